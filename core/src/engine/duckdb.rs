@@ -1,0 +1,333 @@
+//! The embedded engine: DuckDB over the lake's Parquet files, registered under the exact Security Lake
+//! database and table names, speaking Athena SQL through [`super::trino_compat`], and locked down so that
+//! queries cannot read or write anything else, load extensions or change settings.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use duckdb::Connection;
+
+use super::{QueryEngine, QueryOptions, QueryResult, QueryStats, trino_compat};
+use crate::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema};
+use crate::arrow::record_batch::RecordBatch;
+use crate::error::{Error, QueryErrorKind, Result};
+use crate::lake::{LakeTable, Manifest};
+use crate::schema::{Catalog, DataType, Field, TableInfo};
+
+/// Options for opening a local lake.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// Overrides the manifest's as-of time as the default clock.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Evaluate `current_timestamp` at the real now instead of the manifest's as-of time.
+    pub real_clock: bool,
+}
+
+/// DuckDB over a local lake folder.
+pub struct LocalEngine {
+    dir: PathBuf,
+    manifest: Manifest,
+    conn: Mutex<Connection>,
+    catalog: Catalog,
+    as_of: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for LocalEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEngine")
+            .field("dir", &self.dir)
+            .field("as_of", &self.as_of)
+            .finish_non_exhaustive()
+    }
+}
+
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl LocalEngine {
+    /// Opens a lake folder written by `asklake demo` (or any folder with a valid `manifest.json`).
+    pub fn open(dir: impl AsRef<Path>, options: LocalOptions) -> Result<LocalEngine> {
+        let dir = dir.as_ref();
+        let dir = dir.canonicalize().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Lake(format!(
+                    "lake folder {} does not exist; create one with `asklake demo --dir {}`",
+                    dir.display(),
+                    dir.display()
+                ))
+            } else {
+                Error::io(dir, e)
+            }
+        })?;
+        let manifest = Manifest::read(&dir)?;
+        let conn = Connection::open_in_memory().map_err(engine_error)?;
+        let mut setup = vec![
+            // GLOBAL: queries run on cloned connections, which start from the global settings.
+            "SET GLOBAL TimeZone = 'UTC'".to_string(),
+            "SET GLOBAL lambda_syntax = 'ENABLE_SINGLE_ARROW'".to_string(),
+            "SET GLOBAL autoinstall_known_extensions = false".to_string(),
+            "SET GLOBAL autoload_known_extensions = false".to_string(),
+        ];
+        let mut schemas = Vec::new();
+        for t in &manifest.tables {
+            let sl = t.security_lake(&manifest.rollup_region);
+            let db = sl.database();
+            if !schemas.contains(&db) {
+                setup.push(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&db)));
+                schemas.push(db.clone());
+            }
+            setup.push(format!(
+                "CREATE VIEW {}.{} AS {}",
+                ident(&db),
+                ident(&sl.table()),
+                scan_sql(&dir, t)?
+            ));
+        }
+        // search_path is per connection and queries run on clones, so bare table names resolve through
+        // aliases in `main` instead.
+        for t in &manifest.tables {
+            let sl = t.security_lake(&manifest.rollup_region);
+            setup.push(format!(
+                "CREATE VIEW main.{} AS SELECT * FROM {}.{}",
+                ident(&sl.table()),
+                ident(&sl.database()),
+                ident(&sl.table())
+            ));
+        }
+        let root = format!("{}/", dir.display());
+        setup.push(format!("SET allowed_directories = [{}]", sql_string(&root)));
+        setup.push("SET enable_external_access = false".into());
+        setup.push("SET lock_configuration = true".into());
+        for stmt in &setup {
+            conn.execute_batch(stmt)
+                .map_err(|e| Error::Lake(format!("setting up the lake ({stmt}): {e}")))?;
+        }
+
+        let mut tables = Vec::new();
+        for t in &manifest.tables {
+            let sl = t.security_lake(&manifest.rollup_region);
+            let sql = format!(
+                "SELECT * FROM {}.{} LIMIT 0",
+                ident(&sl.database()),
+                ident(&sl.table())
+            );
+            let mut stmt = conn
+                .prepare(&sql)
+                .map_err(|e| Error::Lake(format!("reading {}: {e}", t.path)))?;
+            let arrow = stmt
+                .query_arrow([])
+                .map_err(|e| Error::Lake(format!("reading {}: {e}", t.path)))?;
+            let schema = arrow.get_schema();
+            let columns = schema.fields().iter().map(|f| arrow_field(f)).collect();
+            tables.push(TableInfo::new(sl.database(), sl.table(), columns));
+        }
+        let as_of = if options.real_clock {
+            None
+        } else {
+            options.as_of.or(manifest.as_of)
+        };
+        Ok(LocalEngine {
+            dir,
+            manifest,
+            conn: Mutex::new(conn),
+            catalog: Catalog::new(tables),
+            as_of,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn connection(&self) -> Result<Connection> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Internal("engine lock poisoned".into()))?;
+        conn.try_clone().map_err(engine_error)
+    }
+
+    /// Runs SQL exactly as given (DuckDB dialect, no translation, no row cap). For the crate's own tests of
+    /// the lockdown; the connection is as locked as for any query.
+    #[doc(hidden)]
+    pub fn execute_raw(&self, sql: &str) -> Result<usize> {
+        let conn = self.connection()?;
+        let mut stmt = conn.prepare(sql).map_err(engine_error)?;
+        let arrow = stmt.query_arrow([]).map_err(engine_error)?;
+        Ok(arrow.map(|b| b.num_rows()).sum())
+    }
+}
+
+/// The `SELECT` that reads one table's files.
+fn scan_sql(dir: &Path, t: &LakeTable) -> Result<String> {
+    let folder = dir.join(&t.path);
+    if !folder.is_dir() {
+        return Err(Error::Lake(format!(
+            "{} is listed in the manifest but missing",
+            folder.display()
+        )));
+    }
+    Ok(match t.version {
+        crate::schema::SourceVersion::V2 => {
+            format!(
+                "SELECT * FROM read_parquet({}, hive_partitioning = false)",
+                sql_string(&format!("{}/*.parquet", folder.display()))
+            )
+        }
+        crate::schema::SourceVersion::V1 => format!(
+            "SELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'region': VARCHAR, 'accountid': VARCHAR, 'eventday': VARCHAR}})",
+            sql_string(&format!("{}/*/*/*/*.parquet", folder.display()))
+        ),
+    })
+}
+
+/// Converts an Arrow field (as DuckDB reports it) to the catalog's type.
+pub fn arrow_field(f: &ArrowField) -> Field {
+    Field::new(f.name().clone(), arrow_type(f.data_type()))
+}
+
+fn arrow_type(t: &ArrowType) -> DataType {
+    match t {
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => DataType::String,
+        ArrowType::Boolean => DataType::Boolean,
+        ArrowType::Int8 | ArrowType::UInt8 => DataType::TinyInt,
+        ArrowType::Int16 | ArrowType::UInt16 => DataType::SmallInt,
+        ArrowType::Int32 | ArrowType::UInt32 => DataType::Int,
+        ArrowType::Int64 | ArrowType::UInt64 => DataType::BigInt,
+        ArrowType::Float32 => DataType::Float,
+        ArrowType::Float64 => DataType::Double,
+        ArrowType::Decimal128(p, s) | ArrowType::Decimal256(p, s) => DataType::Decimal {
+            precision: *p,
+            scale: u8::try_from(*s).unwrap_or(0),
+        },
+        ArrowType::Date32 | ArrowType::Date64 => DataType::Date,
+        ArrowType::Timestamp(_, _) => DataType::Timestamp,
+        ArrowType::Binary | ArrowType::LargeBinary | ArrowType::BinaryView => DataType::Binary,
+        ArrowType::List(f) | ArrowType::LargeList(f) | ArrowType::FixedSizeList(f, _) => {
+            DataType::Array {
+                element: Box::new(arrow_type(f.data_type())),
+            }
+        }
+        ArrowType::Struct(fields) => DataType::Struct {
+            fields: fields.iter().map(|f| arrow_field(f)).collect(),
+        },
+        ArrowType::Map(entries, _) => match entries.data_type() {
+            ArrowType::Struct(kv) if kv.len() == 2 => DataType::Map {
+                key: Box::new(arrow_type(kv[0].data_type())),
+                value: Box::new(arrow_type(kv[1].data_type())),
+            },
+            other => DataType::Other {
+                name: other.to_string(),
+            },
+        },
+        other => DataType::Other {
+            name: other.to_string().to_ascii_lowercase(),
+        },
+    }
+}
+
+/// Maps a DuckDB error to the crate's error, keeping DuckDB's message (it has "did you mean" and a caret).
+pub(crate) fn engine_error(e: duckdb::Error) -> Error {
+    let message = e.to_string();
+    let kind = if message.starts_with("Parser Error") {
+        QueryErrorKind::Syntax
+    } else if message.starts_with("Binder Error") || message.starts_with("Catalog Error") {
+        QueryErrorKind::Binder
+    } else {
+        QueryErrorKind::Execution
+    };
+    Error::Query {
+        engine: "duckdb".into(),
+        kind,
+        message,
+    }
+}
+
+fn run(
+    conn: Connection,
+    sql: &str,
+    max_rows: usize,
+) -> Result<(Arc<Schema>, Vec<RecordBatch>, usize, bool)> {
+    let mut stmt = conn.prepare(sql).map_err(engine_error)?;
+    let arrow = stmt.query_arrow([]).map_err(engine_error)?;
+    let schema = arrow.get_schema();
+    let mut batches = Vec::new();
+    let mut rows = 0usize;
+    let mut truncated = false;
+    for batch in arrow {
+        if rows + batch.num_rows() > max_rows {
+            let keep = max_rows - rows;
+            if keep > 0 {
+                batches.push(batch.slice(0, keep));
+            }
+            rows = max_rows;
+            truncated = true;
+            break;
+        }
+        rows += batch.num_rows();
+        batches.push(batch);
+    }
+    Ok((schema, batches, rows, truncated))
+}
+
+#[async_trait]
+impl QueryEngine for LocalEngine {
+    fn name(&self) -> &str {
+        "duckdb"
+    }
+
+    async fn execute(&self, sql: &str, options: &QueryOptions) -> Result<QueryResult> {
+        let start = Instant::now();
+        let as_of = options.as_of.or(self.as_of);
+        let translated = trino_compat::to_duckdb(sql, as_of, Some(options.max_rows))?;
+        let conn = self.connection()?;
+        let interrupt = conn.interrupt_handle();
+        let max_rows = usize::try_from(options.max_rows).unwrap_or(usize::MAX);
+        let sql_owned = translated.clone();
+        let task = tokio::task::spawn_blocking(move || run(conn, &sql_owned, max_rows));
+        let joined = match options.timeout {
+            Some(limit) => match tokio::time::timeout(limit, task).await {
+                Ok(j) => j,
+                Err(_) => {
+                    interrupt.interrupt();
+                    return Err(Error::Timeout(limit));
+                }
+            },
+            None => task.await,
+        };
+        let (schema, batches, row_count, truncated) =
+            joined.map_err(|e| Error::Internal(format!("query task failed: {e}")))??;
+        let executed_sql = (translated != sql).then_some(translated);
+        Ok(QueryResult {
+            schema,
+            batches,
+            row_count,
+            truncated,
+            stats: QueryStats {
+                elapsed: start.elapsed(),
+                executed_sql,
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn catalog(&self) -> Result<Catalog> {
+        Ok(self.catalog.clone())
+    }
+
+    fn default_as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+}
