@@ -187,7 +187,7 @@ fn scan_sql(dir: &Path, t: &LakeTable) -> Result<String> {
             )
         }
         crate::schema::SourceVersion::V1 => format!(
-            "SELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'region': VARCHAR, 'accountid': VARCHAR, 'eventday': VARCHAR}})",
+            "SELECT * EXCLUDE (region, accountid, eventday), region, accountid, eventday FROM read_parquet({}, hive_partitioning = true, hive_types = {{'region': VARCHAR, 'accountid': VARCHAR, 'eventday': VARCHAR}})",
             sql_string(&format!("{}/*/*/*/*.parquet", folder.display()))
         ),
     })

@@ -71,6 +71,20 @@ pub fn cell_json(array: &ArrayRef, row: usize) -> Value {
             }
             Value::Object(obj)
         }
+        // DuckDB's sum/count_if of integers are HUGEINT (Decimal128 with scale 0); Trino's are bigint.
+        ArrowType::Decimal128(_, _) | ArrowType::Decimal256(_, _) => {
+            let text = display(array, row);
+            text.parse::<i64>()
+                .map(Value::from)
+                .ok()
+                .or_else(|| {
+                    text.parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                })
+                .unwrap_or(Value::String(text))
+        }
         _ => Value::String(display(array, row)),
     }
 }

@@ -89,6 +89,7 @@ const BLOCKED_FUNCTIONS: &[&str] = &[
     "import_database",
     "enable_profiling",
     "test_all_types",
+    "getvariable",
 ];
 const BLOCKED_PREFIXES: &[&str] = &[
     "read_",

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test suite: every Rust test of the workspace (unit, integration, doc tests), in debug with optimized
+# dependencies, against the prebuilt DuckDB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc
