@@ -19,6 +19,9 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod demo;
 pub mod engine;
 pub mod error;

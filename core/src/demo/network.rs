@@ -235,7 +235,7 @@ pub fn background_flows(
             1 => {
                 // Instances calling AWS endpoints and package mirrors.
                 let i = *rng.pick(&all);
-                let mut f = Flow::new(i, t, false, *rng.pick(&AWS_ENDPOINTS), 443, eph, 6);
+                let mut f = Flow::new(i, t, false, rng.pick::<&str>(&AWS_ENDPOINTS), 443, eph, 6);
                 f.packets = rng.heavy(20.0);
                 f.bytes = f.packets * rng.range(100, 1400);
                 f
@@ -276,7 +276,7 @@ pub fn background_flows(
             _ => {
                 // Admins through the bastion.
                 let b = *rng.pick(&bastion);
-                let mut f = Flow::new(b, t, true, *rng.pick(&super::world::OFFICE_IPS), eph, 22, 6);
+                let mut f = Flow::new(b, t, true, rng.pick::<&str>(&super::world::OFFICE_IPS), eph, 22, 6);
                 f.packets = rng.heavy(200.0);
                 f.bytes = f.packets * rng.range(60, 400);
                 f

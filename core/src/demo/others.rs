@@ -491,7 +491,7 @@ pub fn background_waf(
             account: "111122223333",
             region: "us-east-1",
             ip: super::network::client_ip(rng),
-            country: *rng.pick(&countries),
+            country: rng.pick::<&str>(&countries),
             method: if path == "/api/v1/orders" && rng.chance(0.4) {
                 "POST"
             } else {

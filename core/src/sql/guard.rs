@@ -311,12 +311,11 @@ impl Guard {
 }
 
 fn limit_value(e: &Expr) -> Result<u64> {
-    if let Expr::Value(v) = e {
-        if let Value::Number(n, _) = &v.value {
-            if let Ok(n) = n.parse::<u64>() {
-                return Ok(n);
-            }
-        }
+    if let Expr::Value(v) = e
+        && let Value::Number(n, _) = &v.value
+        && let Ok(n) = n.parse::<u64>()
+    {
+        return Ok(n);
     }
     Err(Error::guard(
         "limit",
