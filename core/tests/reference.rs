@@ -7,8 +7,13 @@ use asklake::schema::{DataType, Field, Source, SourceVersion, security_lake_colu
 use serde_json::Value;
 
 fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/security-lake");
-    assert!(dir.is_dir(), "reference material missing at {}: tests need ../shared beside the checkout", dir.display());
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/security-lake");
+    assert!(
+        dir.is_dir(),
+        "reference material missing at {}: tests need ../shared beside the checkout",
+        dir.display()
+    );
     dir
 }
 
@@ -16,11 +21,18 @@ fn reference_dir() -> PathBuf {
 fn reference_type(col: &Value) -> DataType {
     let t = col["type"].as_str().unwrap();
     let fields = || -> Vec<Field> {
-        col["fields"].as_array().unwrap().iter().map(|f| Field::new(f["name"].as_str().unwrap(), reference_type(f))).collect()
+        col["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| Field::new(f["name"].as_str().unwrap(), reference_type(f)))
+            .collect()
     };
     match t {
         "struct" => DataType::Struct { fields: fields() },
-        "array<struct>" => DataType::Array { element: Box::new(DataType::Struct { fields: fields() }) },
+        "array<struct>" => DataType::Array {
+            element: Box::new(DataType::Struct { fields: fields() }),
+        },
         other => DataType::parse_hive(other).unwrap(),
     }
 }
@@ -28,7 +40,9 @@ fn reference_type(col: &Value) -> DataType {
 #[test]
 fn v2_schemas_equal_the_reference() {
     for source in Source::ALL {
-        let path = reference_dir().join(format!("amazon_security_lake_table_us_east_1_{source}_2_0.json"));
+        let path = reference_dir().join(format!(
+            "amazon_security_lake_table_us_east_1_{source}_2_0.json"
+        ));
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let expected: Vec<Field> = doc["columns"]
             .as_array()
@@ -36,25 +50,48 @@ fn v2_schemas_equal_the_reference() {
             .iter()
             .map(|c| Field::new(c["name"].as_str().unwrap(), reference_type(c)))
             .collect();
-        assert_eq!(security_lake_columns(source, SourceVersion::V2).unwrap(), expected, "{source}");
+        assert_eq!(
+            security_lake_columns(source, SourceVersion::V2).unwrap(),
+            expected,
+            "{source}"
+        );
     }
 }
 
 #[test]
 fn v1_schemas_cover_every_sampled_path() {
     let tsv = std::fs::read_to_string(reference_dir().join("v1_columns_from_samples.tsv")).unwrap();
-    for (source, prefix) in [(Source::CloudTrailMgmt, "cloud_trail_mgmt_1_0 "), (Source::VpcFlow, "vpc_flow_1_0 ")] {
+    for (source, prefix) in [
+        (Source::CloudTrailMgmt, "cloud_trail_mgmt_1_0 "),
+        (Source::VpcFlow, "vpc_flow_1_0 "),
+    ] {
         let cols = security_lake_columns(source, SourceVersion::V1).unwrap();
-        let t = asklake::schema::TableInfo::new("db", format!("amazon_security_lake_table_us_east_1_{source}_1_0"), cols);
+        let t = asklake::schema::TableInfo::new(
+            "db",
+            format!("amazon_security_lake_table_us_east_1_{source}_1_0"),
+            cols,
+        );
         let mut n = 0;
         for line in tsv.lines().skip(1).filter(|l| l.starts_with(prefix)) {
             let mut parts = line.split('\t');
-            let (_, path, ty) = (parts.next(), parts.next().unwrap().replace("[]", ""), parts.next().unwrap());
-            let got = t.column_type(&path).unwrap_or_else(|| panic!("{source}: {path} missing"));
-            let ty = if ty.starts_with("timestamp") { "timestamp" } else { ty };
+            let (_, path, ty) = (
+                parts.next(),
+                parts.next().unwrap().replace("[]", ""),
+                parts.next().unwrap(),
+            );
+            let got = t
+                .column_type(&path)
+                .unwrap_or_else(|| panic!("{source}: {path} missing"));
+            let ty = if ty.starts_with("timestamp") {
+                "timestamp"
+            } else {
+                ty
+            };
             let shown = match got {
                 DataType::Struct { .. } => "struct".to_string(),
-                DataType::Array { element } if matches!(**element, DataType::Struct { .. }) => "array<struct>".into(),
+                DataType::Array { element } if matches!(**element, DataType::Struct { .. }) => {
+                    "array<struct>".into()
+                }
                 other => other.hive_name(),
             };
             assert_eq!(shown, ty, "{source}: {path}");

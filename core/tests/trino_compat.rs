@@ -20,44 +20,128 @@ async fn check(expr: &str, expected: Value) {
 
 #[tokio::test]
 async fn date_and_time_functions() {
-    check("date_add('day', -7, TIMESTAMP '2024-03-10 12:00:00') = TIMESTAMP '2024-03-03 12:00:00'", json!(true)).await;
-    check("date_add('hour', 5, TIMESTAMP '2024-03-10 22:00:00') = TIMESTAMP '2024-03-11 03:00:00'", json!(true)).await;
-    check("date_add('month', 1, DATE '2024-01-31') = DATE '2024-02-29'", json!(true)).await;
+    check(
+        "date_add('day', -7, TIMESTAMP '2024-03-10 12:00:00') = TIMESTAMP '2024-03-03 12:00:00'",
+        json!(true),
+    )
+    .await;
+    check(
+        "date_add('hour', 5, TIMESTAMP '2024-03-10 22:00:00') = TIMESTAMP '2024-03-11 03:00:00'",
+        json!(true),
+    )
+    .await;
+    check(
+        "date_add('month', 1, DATE '2024-01-31') = DATE '2024-02-29'",
+        json!(true),
+    )
+    .await;
     // Trino counts whole units: 23:00 → 01:00 next day is 0 days.
-    check("date_diff('day', TIMESTAMP '2024-01-01 23:00:00', TIMESTAMP '2024-01-02 01:00:00')", json!(0)).await;
-    check("date_diff('hour', TIMESTAMP '2024-01-01 00:00:00', TIMESTAMP '2024-01-01 05:30:00')", json!(5)).await;
-    check("date_format(TIMESTAMP '2024-03-05 07:08:09', '%Y-%m-%d %H:%i:%s')", json!("2024-03-05 07:08:09")).await;
-    check("date_format(TIMESTAMP '2024-03-05 07:08:09', '%Y%m%d')", json!("20240305")).await;
-    check("format_datetime(TIMESTAMP '2024-03-05 07:08:09', 'yyyy-MM-dd HH:mm:ss')", json!("2024-03-05 07:08:09")).await;
-    check("date_parse('2024-03-05 07:08:09', '%Y-%m-%d %H:%i:%s') = TIMESTAMP '2024-03-05 07:08:09'", json!(true)).await;
-    check("from_iso8601_timestamp('2024-03-05T07:08:09Z') = TIMESTAMP '2024-03-05 07:08:09'", json!(true)).await;
-    check("from_unixtime(1700000000) = TIMESTAMP '2023-11-14 22:13:20'", json!(true)).await;
-    check("to_unixtime(TIMESTAMP '2023-11-14 22:13:20')", json!(1700000000.0)).await;
+    check(
+        "date_diff('day', TIMESTAMP '2024-01-01 23:00:00', TIMESTAMP '2024-01-02 01:00:00')",
+        json!(0),
+    )
+    .await;
+    check(
+        "date_diff('hour', TIMESTAMP '2024-01-01 00:00:00', TIMESTAMP '2024-01-01 05:30:00')",
+        json!(5),
+    )
+    .await;
+    check(
+        "date_format(TIMESTAMP '2024-03-05 07:08:09', '%Y-%m-%d %H:%i:%s')",
+        json!("2024-03-05 07:08:09"),
+    )
+    .await;
+    check(
+        "date_format(TIMESTAMP '2024-03-05 07:08:09', '%Y%m%d')",
+        json!("20240305"),
+    )
+    .await;
+    check(
+        "format_datetime(TIMESTAMP '2024-03-05 07:08:09', 'yyyy-MM-dd HH:mm:ss')",
+        json!("2024-03-05 07:08:09"),
+    )
+    .await;
+    check(
+        "date_parse('2024-03-05 07:08:09', '%Y-%m-%d %H:%i:%s') = TIMESTAMP '2024-03-05 07:08:09'",
+        json!(true),
+    )
+    .await;
+    check(
+        "from_iso8601_timestamp('2024-03-05T07:08:09Z') = TIMESTAMP '2024-03-05 07:08:09'",
+        json!(true),
+    )
+    .await;
+    check(
+        "from_unixtime(1700000000) = TIMESTAMP '2023-11-14 22:13:20'",
+        json!(true),
+    )
+    .await;
+    check(
+        "to_unixtime(TIMESTAMP '2023-11-14 22:13:20')",
+        json!(1700000000.0),
+    )
+    .await;
     check("day_of_week(DATE '2024-03-10')", json!(7)).await; // a Sunday
     check("hour(TIMESTAMP '2024-03-10 13:45:00')", json!(13)).await;
     check("day(DATE '2024-03-10')", json!(10)).await;
     check("month(DATE '2024-03-10')", json!(3)).await;
     check("year(DATE '2024-03-10')", json!(2024)).await;
-    check("TIMESTAMP '2024-03-10 00:00:00' - INTERVAL '7' DAY = TIMESTAMP '2024-03-03 00:00:00'", json!(true)).await;
-    check("TIMESTAMP '2024-03-10 00:00:00 UTC' = TIMESTAMP '2024-03-10 00:00:00'", json!(true)).await;
-    check("date_trunc('hour', TIMESTAMP '2024-03-10 13:45:00') = TIMESTAMP '2024-03-10 13:00:00'", json!(true)).await;
+    check(
+        "TIMESTAMP '2024-03-10 00:00:00' - INTERVAL '7' DAY = TIMESTAMP '2024-03-03 00:00:00'",
+        json!(true),
+    )
+    .await;
+    check(
+        "TIMESTAMP '2024-03-10 00:00:00 UTC' = TIMESTAMP '2024-03-10 00:00:00'",
+        json!(true),
+    )
+    .await;
+    check(
+        "date_trunc('hour', TIMESTAMP '2024-03-10 13:45:00') = TIMESTAMP '2024-03-10 13:00:00'",
+        json!(true),
+    )
+    .await;
     // The clock is pinned to the lake's as-of time.
-    check("current_timestamp = TIMESTAMP '2026-11-28 00:00:00'", json!(true)).await;
+    check(
+        "current_timestamp = TIMESTAMP '2026-11-28 00:00:00'",
+        json!(true),
+    )
+    .await;
     check("now() = TIMESTAMP '2026-11-28 00:00:00'", json!(true)).await;
     check("current_date = DATE '2026-11-28'", json!(true)).await;
 }
 
 #[tokio::test]
 async fn aggregates_regex_json_and_casts() {
-    check("(SELECT approx_distinct(x) FROM (VALUES (1), (2), (2), (3)) AS t(x))", json!(3)).await;
+    check(
+        "(SELECT approx_distinct(x) FROM (VALUES (1), (2), (2), (3)) AS t(x))",
+        json!(3),
+    )
+    .await;
     check("regexp_like('1a 2b 14m', '\\d+b')", json!(true)).await;
     check("regexp_like('abc', '^x')", json!(false)).await;
     check("regexp_extract('1a 2b 14m', '\\d+')", json!("1")).await;
-    check("regexp_extract('1a 2b 14m', '(\\d+)([a-z]+)', 2)", json!("a")).await;
+    check(
+        "regexp_extract('1a 2b 14m', '(\\d+)([a-z]+)', 2)",
+        json!("a"),
+    )
+    .await;
     check("regexp_extract('abc', '\\d+')", Value::Null).await;
-    check("json_extract_scalar('{\"a\": {\"b\": \"x\"}}', '$.a.b')", json!("x")).await;
-    check("json_extract_scalar('{\"a\": {\"b\": \"x\"}}', '$.a')", Value::Null).await;
-    check("json_format(json_extract('{\"a\": {\"b\": 1}}', '$.a'))", json!("{\"b\":1}")).await;
+    check(
+        "json_extract_scalar('{\"a\": {\"b\": \"x\"}}', '$.a.b')",
+        json!("x"),
+    )
+    .await;
+    check(
+        "json_extract_scalar('{\"a\": {\"b\": \"x\"}}', '$.a')",
+        Value::Null,
+    )
+    .await;
+    check(
+        "json_format(json_extract('{\"a\": {\"b\": 1}}', '$.a'))",
+        json!("{\"b\":1}"),
+    )
+    .await;
     check("try_cast('x' AS INTEGER)", Value::Null).await;
     check("try_cast('12' AS INTEGER)", json!(12)).await;
 }
@@ -72,7 +156,11 @@ async fn arrays_maps_and_lambdas() {
     check("element_at(ARRAY['a', 'b', 'c'], 2)", json!("b")).await;
     check("element_at(ARRAY['a', 'b', 'c'], -1)", json!("c")).await;
     check("element_at(MAP(ARRAY['k'], ARRAY['v']), 'k')", json!("v")).await;
-    check("element_at(MAP(ARRAY['k'], ARRAY['v']), 'missing')", Value::Null).await;
+    check(
+        "element_at(MAP(ARRAY['k'], ARRAY['v']), 'missing')",
+        Value::Null,
+    )
+    .await;
     check("array_join(ARRAY['a', 'b'], ',')", json!("a,b")).await;
     check("split('a,b,c', ',')", json!(["a", "b", "c"])).await;
     check("transform(ARRAY[1, 2], x -> x * 10)", json!([10, 20])).await;
@@ -86,11 +174,20 @@ async fn unnest_of_rows_gives_one_column_per_field() {
         "SELECT uid, type FROM {} CROSS JOIN UNNEST(resources) AS t(uid, owner, type) WHERE type = 'AWS::KMS::Key' LIMIT 1",
         common::CT2
     );
-    let r = engine.execute(&sql, &QueryOptions::default()).await.unwrap();
+    let r = engine
+        .execute(&sql, &QueryOptions::default())
+        .await
+        .unwrap();
     let rows = format::rows_json(&r);
-    assert!(rows[0][0].as_str().unwrap().starts_with("arn:aws:kms:"), "{rows:?}");
+    assert!(
+        rows[0][0].as_str().unwrap().starts_with("arn:aws:kms:"),
+        "{rows:?}"
+    );
     assert_eq!(rows[0][1], json!("AWS::KMS::Key"));
     let sql = "SELECT x, n FROM UNNEST(ARRAY[10, 20]) AS t(x) CROSS JOIN UNNEST(ARRAY[1]) AS u(n) ORDER BY x";
     let r = engine.execute(sql, &QueryOptions::default()).await.unwrap();
-    assert_eq!(format::rows_json(&r), vec![vec![json!(10), json!(1)], vec![json!(20), json!(1)]]);
+    assert_eq!(
+        format::rows_json(&r),
+        vec![vec![json!(10), json!(1)], vec![json!(20), json!(1)]]
+    );
 }

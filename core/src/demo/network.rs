@@ -276,7 +276,15 @@ pub fn background_flows(
             _ => {
                 // Admins through the bastion.
                 let b = *rng.pick(&bastion);
-                let mut f = Flow::new(b, t, true, rng.pick::<&str>(&super::world::OFFICE_IPS), eph, 22, 6);
+                let mut f = Flow::new(
+                    b,
+                    t,
+                    true,
+                    rng.pick::<&str>(&super::world::OFFICE_IPS),
+                    eph,
+                    22,
+                    6,
+                );
                 f.packets = rng.heavy(200.0);
                 f.bytes = f.packets * rng.range(60, 400);
                 f

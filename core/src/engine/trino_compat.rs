@@ -302,7 +302,10 @@ impl Rewriter {
                 format!("strptime({}, '{}')", a(0), escape(&joda_to_strftime(&fmt)))
             }
             "from_unixtime" if args.len() == 1 => {
-                format!("make_timestamp(CAST(CAST({} AS DOUBLE) * 1000000 AS BIGINT))", a(0))
+                format!(
+                    "make_timestamp(CAST(CAST({} AS DOUBLE) * 1000000 AS BIGINT))",
+                    a(0)
+                )
             }
             "from_iso8601_timestamp" if args.len() == 1 => {
                 format!(
