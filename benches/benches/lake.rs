@@ -17,11 +17,16 @@ fn as_of() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// `cargo test --all-targets` runs benches once without `--bench`: keep that run small.
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn generation(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let config = DemoConfig {
         dir: dir.path().join("lake"),
-        scale: 0.1,
+        scale: if benching() { 0.1 } else { 0.002 },
         as_of: Some(as_of()),
         versions: Versions::V2,
         ..Default::default()
@@ -41,7 +46,7 @@ fn queries(c: &mut Criterion) {
     let scale: f64 = std::env::var("ASKLAKE_BENCH_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+        .unwrap_or(if benching() { 1.0 } else { 0.002 });
     let dir = tempfile::tempdir().unwrap();
     let config = DemoConfig {
         dir: dir.path().join("lake"),
