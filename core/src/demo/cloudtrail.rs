@@ -305,7 +305,7 @@ impl CtEvent {
             .iter()
             .map(|(uid, t)| json!({"uid": uid, "owner": {"account": {"uid": self.account}}, "type": t}))
             .collect();
-        let (created, _) = (self.time - 3_600_000, ());
+        let created = self.time - 3_600_000;
         json!({
             "metadata": {
                 "product": {"version": "1.11", "name": "CloudTrail", "vendor_name": "AWS", "feature": {"name": self.feature()}},

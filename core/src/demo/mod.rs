@@ -16,7 +16,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
+use chrono::{DateTime, TimeZone, Timelike, Utc};
 
 use crate::error::{Error, Result};
 use crate::lake::{FORMAT, MANIFEST, Manifest};
@@ -280,8 +280,3 @@ pub fn ts(ms: i64) -> DateTime<Utc> {
 
 /// One hour in milliseconds.
 pub const HOUR: i64 = 3_600_000;
-
-/// Rounds a duration for display.
-pub fn minutes(d: Duration) -> i64 {
-    d.num_minutes()
-}

@@ -11,6 +11,7 @@ use duckdb::Connection;
 use serde_json::Value;
 
 use super::Versions;
+use crate::engine::duckdb::sql_string;
 use crate::error::{Error, Result};
 use crate::lake::LakeTable;
 use crate::schema::{Source, SourceVersion, security_lake_columns};
@@ -34,10 +35,6 @@ pub(super) struct Sinks {
     conn: Connection,
     sinks: BTreeMap<(SourceVersion, Source), Sink>,
     error: Option<Error>,
-}
-
-fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 impl Sinks {

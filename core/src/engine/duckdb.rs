@@ -44,7 +44,7 @@ impl std::fmt::Debug for LocalEngine {
     }
 }
 
-fn sql_string(s: &str) -> String {
+pub(crate) fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 

@@ -236,7 +236,6 @@ impl Rewriter {
             "filter" if args.len() == 2 => Some("list_filter"),
             "is_nan" => Some("isnan"),
             "last_day_of_month" => Some("last_day"),
-            "json_format" | "json_parse" | "from_iso8601_date" | "date" | "typeof" => None,
             _ => None,
         };
         if let Some(new) = renamed {

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, FunctionArguments, LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, Statement,
-    TableFactor, Value, Visit, Visitor,
+    Expr, LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableFactor, Value,
+    Visit, Visitor,
 };
 
 use crate::error::{Error, Result};
@@ -435,9 +435,6 @@ impl Visitor for Checker<'_> {
                         f.name
                     ),
                 ));
-            }
-            if let FunctionArguments::Subquery(_) = &f.args {
-                // `f(SELECT …)` is fine: the subquery is visited like any other.
             }
         }
         ControlFlow::Continue(())
