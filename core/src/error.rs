@@ -60,9 +60,102 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The LLM call failed (transport, HTTP status, API error, throttling, timeout). Never repairable by
+    /// rewriting SQL; transient kinds are retried by the backend.
+    #[error("{0}")]
+    Llm(LlmError),
+
+    /// The pipeline used all its attempts without a query that ran; `last` is the final error, verbatim.
+    #[error("no working query after {attempts} attempt(s); last error: {last}")]
+    Unresolved { attempts: usize, last: String },
+
     /// A bug or an unexpected engine state; not the user's fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why an LLM call failed, with what the provider said.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LlmError {
+    /// `bedrock`, `openai`, …
+    pub backend: String,
+    pub kind: LlmErrorKind,
+    /// The HTTP status, when there was a response.
+    pub status: Option<u16>,
+    /// The provider's error code (`ThrottlingException`, `rate_limit_exceeded`, …).
+    pub code: Option<String>,
+    /// The provider's request id, for support tickets.
+    pub request_id: Option<String>,
+    pub message: String,
+    /// True when trying again later may succeed (throttling, 5xx, timeouts, dropped connections).
+    pub retryable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmErrorKind {
+    /// Too many requests or tokens; retried with backoff.
+    Throttled,
+    /// The call took longer than the per-call timeout.
+    Timeout,
+    /// No usable HTTP exchange (connection refused or reset, TLS, DNS).
+    Transport,
+    /// The provider answered with an error (bad request, access denied, unknown model, 5xx).
+    Api,
+    /// The response could not be understood.
+    Protocol,
+}
+
+impl std::fmt::Display for LlmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} LLM error ({:?}", self.backend, self.kind)?;
+        if let Some(s) = self.status {
+            write!(f, ", HTTP {s}")?;
+        }
+        if let Some(c) = &self.code {
+            write!(f, ", {c}")?;
+        }
+        if let Some(r) = &self.request_id {
+            write!(f, ", request id {r}")?;
+        }
+        write!(f, "): {}", self.message)
+    }
+}
+
+impl LlmError {
+    pub fn new(backend: &str, kind: LlmErrorKind, message: impl Into<String>) -> Self {
+        LlmError {
+            backend: backend.to_string(),
+            kind,
+            status: None,
+            code: None,
+            request_id: None,
+            message: message.into(),
+            retryable: matches!(
+                kind,
+                LlmErrorKind::Throttled | LlmErrorKind::Timeout | LlmErrorKind::Transport
+            ),
+        }
+    }
+
+    pub fn throttled(backend: &str, message: impl Into<String>) -> Self {
+        Self::new(backend, LlmErrorKind::Throttled, message)
+    }
+
+    /// An error response with HTTP `status`: 429 is throttling, 5xx retryable, the rest final.
+    pub fn http(backend: &str, status: u16, code: Option<String>, message: impl Into<String>) -> Self {
+        let kind = if status == 429 {
+            LlmErrorKind::Throttled
+        } else {
+            LlmErrorKind::Api
+        };
+        LlmError {
+            status: Some(status),
+            code,
+            retryable: status == 429 || status >= 500,
+            ..Self::new(backend, kind, message)
+        }
+    }
 }
 
 impl Error {

@@ -26,6 +26,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod lake;
+pub mod llm;
 pub mod schema;
 pub mod sql;
 

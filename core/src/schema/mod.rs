@@ -1,6 +1,8 @@
 //! The schema catalog: tables with nested, typed columns. Engine-independent: the local engine and
 //! Athena discovery both fill the same [`Catalog`], so prompts, validation and the guard work the same on both.
 
+pub mod context;
+pub mod ocsf;
 pub mod security_lake;
 pub mod types;
 

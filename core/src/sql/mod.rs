@@ -1,7 +1,9 @@
 //! SQL handling: the Athena dialect, the guard for untrusted SQL.
 
 pub mod dialect;
+pub mod extract;
 pub mod guard;
+pub mod validate;
 
 pub use guard::{Guard, GuardConfig, GuardedSql};
 

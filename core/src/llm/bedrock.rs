@@ -1,0 +1,357 @@
+//! Amazon Bedrock through the AWS SDK's Converse and ConverseStream APIs: one code path for Claude, Nova,
+//! Llama, Mistral and the rest. Credentials and region come from the standard AWS chain (`AWS_PROFILE`,
+//! `AWS_REGION`, SSO, instance roles…); `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` overrides the endpoint.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_bedrockruntime::Client;
+use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::operation::RequestId;
+use aws_sdk_bedrockruntime::types::{
+    CachePointBlock, CachePointType, ContentBlock, ContentBlockDelta, ConversationRole,
+    ConverseOutput, ConverseStreamOutput, InferenceConfiguration, Message as BedrockMessage,
+    SystemContentBlock, TokenUsage,
+};
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use super::models::{self, ModelInfo};
+use super::retry::{RetryPolicy, retry};
+use super::{
+    Capabilities, ChatRequest, ChatResponse, ChatStream, LlmBackend, Pricing, Role, StreamEvent,
+    Usage,
+};
+use crate::error::{Error, LlmError, LlmErrorKind, Result};
+
+const NAME: &str = "bedrock";
+
+/// A Bedrock model. Build with [`Bedrock::from_env`] (the AWS config chain) or [`Bedrock::with_client`].
+#[derive(Debug, Clone)]
+pub struct Bedrock {
+    client: Client,
+    model_id: String,
+    info: Option<&'static ModelInfo>,
+    retry: RetryPolicy,
+}
+
+impl Bedrock {
+    /// `model` is an alias (`haiku`, `sonnet`, `opus`, `sonnet-4`, `nova-pro`, …), a model id or an
+    /// inference-profile id. Loads credentials, region and endpoint from the standard AWS chain.
+    pub async fn from_env(model: &str) -> Result<Self> {
+        let (model_id, info) = models::resolve(model)?;
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        if shared.region().is_none() {
+            return Err(Error::Config(
+                "no AWS region for Bedrock: set AWS_REGION or a region in your AWS profile".into(),
+            ));
+        }
+        let conf = aws_sdk_bedrockruntime::config::Builder::from(&shared)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(default_timeouts(Duration::from_secs(120)))
+            .build();
+        Ok(Bedrock {
+            client: Client::from_conf(conf),
+            model_id,
+            info,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Uses a client configured by the caller (endpoint, credentials, timeouts). Retries stay ours: disable
+    /// the SDK's (`RetryConfig::disabled()`) to avoid multiplying attempts.
+    pub fn with_client(client: Client, model: &str) -> Result<Self> {
+        let (model_id, info) = models::resolve(model)?;
+        Ok(Bedrock {
+            client,
+            model_id,
+            info,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn system(&self, req: &ChatRequest) -> Result<Vec<SystemContentBlock>> {
+        let mut out = vec![SystemContentBlock::Text(req.system.clone())];
+        if req.cache_system && self.info.is_some_and(|i| i.prompt_caching) {
+            let point = CachePointBlock::builder()
+                .r#type(CachePointType::Default)
+                .build()
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            out.push(SystemContentBlock::CachePoint(point));
+        }
+        Ok(out)
+    }
+
+    fn messages(req: &ChatRequest) -> Result<Vec<BedrockMessage>> {
+        req.messages
+            .iter()
+            .map(|m| {
+                BedrockMessage::builder()
+                    .role(match m.role {
+                        Role::User => ConversationRole::User,
+                        Role::Assistant => ConversationRole::Assistant,
+                    })
+                    .content(ContentBlock::Text(m.content.clone()))
+                    .build()
+                    .map_err(|e| Error::Internal(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn inference(req: &ChatRequest) -> InferenceConfiguration {
+        InferenceConfiguration::builder()
+            .max_tokens(i32::try_from(req.max_tokens).unwrap_or(i32::MAX))
+            .set_temperature(req.temperature)
+            .set_stop_sequences((!req.stop.is_empty()).then(|| req.stop.clone()))
+            .build()
+    }
+
+    async fn converse_once(&self, req: &ChatRequest) -> Result<ChatResponse> {
+        let out = self
+            .client
+            .converse()
+            .model_id(&self.model_id)
+            .set_system(Some(self.system(req)?))
+            .set_messages(Some(Self::messages(req)?))
+            .inference_config(Self::inference(req))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let text = match out.output() {
+            Some(ConverseOutput::Message(m)) => m
+                .content()
+                .iter()
+                .filter_map(|b| b.as_text().ok())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(""),
+            _ => {
+                return Err(Error::Llm(LlmError::new(
+                    NAME,
+                    LlmErrorKind::Protocol,
+                    "Converse returned no message",
+                )));
+            }
+        };
+        Ok(ChatResponse {
+            text,
+            usage: out.usage().map(usage).unwrap_or_default(),
+            stop_reason: Some(out.stop_reason().as_str().to_string()),
+        })
+    }
+}
+
+/// Per-call timeouts for a client built by the caller.
+pub fn default_timeouts(call: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(call)
+        .build()
+}
+
+fn usage(u: &TokenUsage) -> Usage {
+    let n = |v: i32| u64::try_from(v).unwrap_or(0);
+    Usage {
+        input_tokens: n(u.input_tokens()),
+        output_tokens: n(u.output_tokens()),
+        cache_read_tokens: u.cache_read_input_tokens().map_or(0, n),
+        cache_write_tokens: u.cache_write_input_tokens().map_or(0, n),
+    }
+}
+
+/// Keeps the HTTP status, AWS error code and request id of a failed call.
+fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    SdkError<E, R>: ProvideErrorMetadata + RequestId,
+    R: std::fmt::Debug + HttpStatus,
+{
+    let code = e.code().map(String::from);
+    let request_id = e.request_id().map(String::from);
+    let message = e
+        .message()
+        .map(String::from)
+        .unwrap_or_else(|| aws_smithy_error_chain(&e));
+    let err = match &e {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status_code();
+            let throttled = matches!(
+                code.as_deref(),
+                Some("ThrottlingException" | "TooManyRequestsException" | "ServiceUnavailableException")
+            );
+            let mut err = LlmError::http(NAME, status, code.clone(), message);
+            if throttled {
+                err.kind = LlmErrorKind::Throttled;
+                err.retryable = true;
+            }
+            err
+        }
+        SdkError::TimeoutError(_) => LlmError::new(NAME, LlmErrorKind::Timeout, message),
+        SdkError::DispatchFailure(d) => {
+            let kind = if d.is_timeout() {
+                LlmErrorKind::Timeout
+            } else {
+                LlmErrorKind::Transport
+            };
+            LlmError::new(NAME, kind, message)
+        }
+        SdkError::ResponseError(_) => {
+            // A response we could not read (e.g. a connection dropped mid-body): worth one more try.
+            let mut err = LlmError::new(NAME, LlmErrorKind::Protocol, message);
+            err.retryable = true;
+            err
+        }
+        _ => LlmError::new(NAME, LlmErrorKind::Protocol, message),
+    };
+    Error::Llm(LlmError { request_id, ..err })
+}
+
+/// An error inside a ConverseStream response (throttling, validation, model errors arrive as events).
+fn stream_error<E, R>(e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let (code, message) = match &e {
+        SdkError::ServiceError(se) => (
+            se.err().code().map(String::from),
+            se.err()
+                .message()
+                .map(String::from)
+                .unwrap_or_else(|| aws_smithy_error_chain(se.err())),
+        ),
+        other => (None, aws_smithy_error_chain(other)),
+    };
+    let throttled = matches!(
+        code.as_deref(),
+        Some("throttlingException" | "ThrottlingException" | "serviceUnavailableException")
+    );
+    let mut err = LlmError::new(
+        NAME,
+        if throttled { LlmErrorKind::Throttled } else { LlmErrorKind::Api },
+        message,
+    );
+    err.code = code;
+    Error::Llm(err)
+}
+
+fn aws_smithy_error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// The HTTP status of a raw SDK response.
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_sdk_bedrockruntime::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+
+#[async_trait]
+impl LlmBackend for Bedrock {
+    fn name(&self) -> &str {
+        NAME
+    }
+    fn model(&self) -> &str {
+        &self.model_id
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            streaming: true,
+            prompt_caching: self.info.is_some_and(|i| i.prompt_caching),
+            tool_use: true,
+            max_context_tokens: self.info.map_or(128_000, |i| i.max_context),
+        }
+    }
+    fn pricing(&self) -> Option<Pricing> {
+        self.info.map(ModelInfo::pricing)
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        retry(&self.retry, || self.converse_once(request)).await
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let out = retry(&self.retry, || async {
+            self.client
+                .converse_stream()
+                .model_id(&self.model_id)
+                .set_system(Some(self.system(request)?))
+                .set_messages(Some(Self::messages(request)?))
+                .inference_config(Self::inference(request))
+                .send()
+                .await
+                .map_err(sdk_error)
+        })
+        .await?;
+        struct State {
+            rx: aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
+                ConverseStreamOutput,
+                aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError,
+            >,
+            usage: Usage,
+            stop_reason: Option<String>,
+            done: bool,
+        }
+        let state = State {
+            rx: out.stream,
+            usage: Usage::default(),
+            stop_reason: None,
+            done: false,
+        };
+        Ok(stream::unfold(state, |mut s| async move {
+            loop {
+                if s.done {
+                    return None;
+                }
+                match s.rx.recv().await {
+                    Ok(Some(ConverseStreamOutput::ContentBlockDelta(d))) => {
+                        if let Some(ContentBlockDelta::Text(t)) = d.delta() {
+                            return Some((Ok(StreamEvent::Delta(t.clone())), s));
+                        }
+                    }
+                    Ok(Some(ConverseStreamOutput::MessageStop(m))) => {
+                        s.stop_reason = Some(m.stop_reason().as_str().to_string());
+                    }
+                    Ok(Some(ConverseStreamOutput::Metadata(m))) => {
+                        if let Some(u) = m.usage() {
+                            s.usage = usage(u);
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        s.done = true;
+                        let done = StreamEvent::Done {
+                            usage: s.usage,
+                            stop_reason: s.stop_reason.take(),
+                        };
+                        return Some((Ok(done), s));
+                    }
+                    Err(e) => {
+                        s.done = true;
+                        return Some((Err(stream_error(e)), s));
+                    }
+                }
+            }
+        })
+        .boxed())
+    }
+}

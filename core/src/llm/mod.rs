@@ -1,0 +1,223 @@
+//! LLM backends: one chat call, a streaming variant, capabilities and prices as data.
+//!
+//! Backends are chosen at run time and passed to [`crate::Text2Sql`] as `Arc<dyn LlmBackend>`:
+//! [`bedrock::Bedrock`] (feature `bedrock`), [`openai::OpenAiCompatible`] (feature `openai`) and, for tests,
+//! [`scripted::Scripted`] (feature `test-utils`).
+
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
+pub mod models;
+#[cfg(feature = "openai")]
+pub mod openai;
+pub mod retry;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod scripted;
+
+use std::fmt;
+use std::ops::AddAssign;
+
+use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+pub use models::{ModelInfo, Pricing};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+/// One turn of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    pub fn user(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// One chat call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// The system prompt. Its text is identical for questions over the same tables, so backends that support
+    /// prompt caching put a cache point right after it when `cache_system` is set.
+    pub system: String,
+    pub cache_system: bool,
+    /// Alternating user/assistant turns, ending with a user turn.
+    pub messages: Vec<Message>,
+    pub max_tokens: u32,
+    pub temperature: Option<f32>,
+    pub stop: Vec<String>,
+}
+
+impl ChatRequest {
+    pub fn new(system: impl Into<String>, messages: Vec<Message>) -> Self {
+        ChatRequest {
+            system: system.into(),
+            cache_system: false,
+            messages,
+            max_tokens: 1024,
+            temperature: Some(0.0),
+            stop: Vec::new(),
+        }
+    }
+
+    /// The whole prompt as one string: what the scripted backend matches and the eval cache hashes.
+    pub fn transcript(&self) -> String {
+        let mut s = format!("[system]\n{}\n", self.system);
+        for m in &self.messages {
+            let who = match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            s.push_str(&format!("[{who}]\n{}\n", m.content));
+        }
+        s
+    }
+}
+
+/// Tokens used by one or more calls. Cache fields are zero where the backend does not report them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+}
+
+impl AddAssign for Usage {
+    fn add_assign(&mut self, o: Usage) {
+        self.input_tokens += o.input_tokens;
+        self.output_tokens += o.output_tokens;
+        self.cache_read_tokens += o.cache_read_tokens;
+        self.cache_write_tokens += o.cache_write_tokens;
+    }
+}
+
+/// What a chat call returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub text: String,
+    pub usage: Usage,
+    /// The backend's stop reason (`end_turn`, `max_tokens`, `stop`, …) as reported.
+    pub stop_reason: Option<String>,
+}
+
+/// An item of a streamed response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// More text.
+    Delta(String),
+    /// The end, with the usage of the whole call.
+    Done {
+        usage: Usage,
+        stop_reason: Option<String>,
+    },
+}
+
+pub type ChatStream = BoxStream<'static, Result<StreamEvent>>;
+
+/// What a backend can do, as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub streaming: bool,
+    pub prompt_caching: bool,
+    pub tool_use: bool,
+    /// Context window in tokens.
+    pub max_context_tokens: u32,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities {
+            streaming: false,
+            prompt_caching: false,
+            tool_use: false,
+            max_context_tokens: 8192,
+        }
+    }
+}
+
+/// A chat model behind some API.
+#[async_trait]
+pub trait LlmBackend: fmt::Debug + Send + Sync {
+    /// The backend kind: `bedrock`, `openai`, `scripted`.
+    fn name(&self) -> &str;
+
+    /// The model id as sent to the API.
+    fn model(&self) -> &str;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Prices per million tokens, when known; answers then report their dollar cost.
+    fn pricing(&self) -> Option<Pricing> {
+        None
+    }
+
+    /// One complete chat call.
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse>;
+
+    /// The same call, streamed as text deltas followed by one [`StreamEvent::Done`]. Backends without
+    /// streaming get this default: the whole answer as one delta.
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let r = self.chat(request).await?;
+        let events = vec![
+            Ok(StreamEvent::Delta(r.text)),
+            Ok(StreamEvent::Done {
+                usage: r.usage,
+                stop_reason: r.stop_reason,
+            }),
+        ];
+        Ok(stream::iter(events).boxed())
+    }
+}
+
+/// Collects a stream into a response, calling `on_delta` for each piece of text as it arrives.
+pub async fn collect_stream(
+    mut stream: ChatStream,
+    mut on_delta: impl FnMut(&str),
+) -> Result<ChatResponse> {
+    let mut out = ChatResponse::default();
+    while let Some(event) = stream.next().await {
+        match event? {
+            StreamEvent::Delta(t) => {
+                on_delta(&t);
+                out.text.push_str(&t);
+            }
+            StreamEvent::Done { usage, stop_reason } => {
+                out.usage = usage;
+                out.stop_reason = stop_reason;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Dollar cost of `usage` at `pricing`.
+pub fn cost_usd(pricing: &Pricing, usage: &Usage) -> f64 {
+    let m = 1_000_000.0;
+    (usage.input_tokens as f64 * pricing.input
+        + usage.output_tokens as f64 * pricing.output
+        + usage.cache_read_tokens as f64 * pricing.cache_read
+        + usage.cache_write_tokens as f64 * pricing.cache_write)
+        / m
+}
