@@ -25,8 +25,10 @@
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod fewshot;
 pub mod lake;
 pub mod llm;
+pub mod pipeline;
 pub mod schema;
 pub mod sql;
 

@@ -3,9 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use asklake::engine::duckdb::LocalOptions;
 use asklake::engine::{LocalEngine, QueryEngine, QueryOptions, format};
+use asklake::llm::LlmBackend;
+use asklake::pipeline::{EmptyResultPolicy, Session, Text2Sql};
 use asklake::{Error, demo};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -68,6 +71,48 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
+    /// Ask a question in plain language (English or Korean): SQL, result and explanation.
+    Ask(AskArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct AskArgs {
+    question: String,
+    /// bedrock, openai (any OpenAI-compatible server) or none.
+    #[arg(long, env = "ASKLAKE_LLM", default_value = "none")]
+    llm: String,
+    /// Bedrock: an alias (haiku, sonnet, opus, sonnet-4, nova-pro, …) or a model / inference-profile id.
+    /// OpenAI-compatible: the server's model name. [default for bedrock: sonnet]
+    #[arg(long, env = "ASKLAKE_MODEL")]
+    model: Option<String>,
+    /// OpenAI-compatible base URL, e.g. http://localhost:11434/v1 [env: OPENAI_BASE_URL; default: OpenAI]
+    #[arg(long)]
+    base_url: Option<String>,
+    #[arg(long, default_value_t = 3)]
+    max_attempts: usize,
+    /// accept, retry_once or regenerate.
+    #[arg(long, default_value = "retry_once")]
+    empty_result: String,
+    /// Skip the explanation call.
+    #[arg(long)]
+    no_explain: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Keep the conversation in this file so follow-up questions work.
+    #[arg(long)]
+    session: Option<PathBuf>,
+    /// Evaluate current_timestamp at this instant (default: the lake's as-of time).
+    #[arg(long, value_parser = parse_time)]
+    as_of: Option<DateTime<Utc>>,
+    #[arg(long, default_value_t = 1000)]
+    max_rows: u64,
+    /// Append one JSON line per question to this file.
+    #[arg(long, env = "ASKLAKE_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+    /// Print the prompt the model would get, and stop (no LLM call).
+    #[arg(long)]
+    show_prompt: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -101,11 +146,150 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
+/// Exit code of `ask` when the model declined to answer.
+const EXIT_REFUSED: u8 = 3;
+
+async fn make_llm(args: &AskArgs) -> asklake::Result<Option<Arc<dyn LlmBackend>>> {
+    match args.llm.as_str() {
+        "none" | "" => Ok(None),
+        #[cfg(feature = "bedrock")]
+        "bedrock" => {
+            let model = args.model.as_deref().unwrap_or("sonnet");
+            Ok(Some(Arc::new(asklake::llm::bedrock::Bedrock::from_env(model).await?)))
+        }
+        #[cfg(feature = "openai")]
+        "openai" => {
+            let model = args.model.as_deref().ok_or_else(|| {
+                Error::Config("--llm openai needs --model (the server's model name)".into())
+            })?;
+            let base = args
+                .base_url
+                .clone()
+                .unwrap_or_else(asklake::llm::openai::OpenAiCompatible::default_base_url);
+            Ok(Some(Arc::new(asklake::llm::openai::OpenAiCompatible::new(base, model)?)))
+        }
+        other => Err(Error::Config(format!(
+            "unknown --llm {other:?}; use bedrock, openai or none (this build has: {})",
+            [
+                #[cfg(feature = "bedrock")]
+                "bedrock",
+                #[cfg(feature = "openai")]
+                "openai",
+                "none",
+            ]
+            .join(", ")
+        ))),
+    }
+}
+
+async fn ask(engine: LocalEngine, args: AskArgs) -> asklake::Result<ExitCode> {
+    let llm = make_llm(&args).await?;
+    let mut builder = Text2Sql::builder(Arc::new(engine))
+        .max_attempts(args.max_attempts)
+        .empty_result(args.empty_result.parse::<EmptyResultPolicy>()?)
+        .as_of(args.as_of)
+        .max_rows(args.max_rows)
+        // Text output streams the explanation after printing the table; JSON collects it in the run.
+        .explain(args.json && !args.no_explain);
+    if let Some(l) = llm {
+        builder = builder.llm(l);
+    }
+    if let Some(p) = &args.audit_log {
+        builder = builder.audit_log(p);
+    }
+    let t2s = builder.build();
+    if args.show_prompt {
+        let req = t2s.render_prompt(&args.question).await?;
+        println!("{}", req.transcript());
+        eprintln!(
+            "({} characters, about {} tokens)",
+            req.transcript().chars().count(),
+            req.transcript().chars().count().div_ceil(4)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut session = match &args.session {
+        Some(p) => Some(Session::load(&t2s, p)?),
+        None => None,
+    };
+    let mut answer = match session.as_mut() {
+        Some(s) => s.run(&args.question).await?,
+        None => t2s.run(&args.question, &[]).await?,
+    };
+    if let (Some(s), Some(p)) = (&session, &args.session) {
+        s.save(p)?;
+    }
+    if args.json {
+        println!("{}", answer.to_json());
+        return Ok(match (&answer.error, &answer.refusal) {
+            (Some(e), _) => ExitCode::from(exit_code(e)),
+            (None, Some(_)) => ExitCode::from(EXIT_REFUSED),
+            _ => ExitCode::SUCCESS,
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    if let Some(reason) = &answer.refusal {
+        eprintln!("asklake: the model did not write a query: {reason}");
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
+    if let Some(e) = answer.error.take() {
+        for (i, a) in answer.attempts.iter().enumerate() {
+            eprintln!(
+                "attempt {}: {}\n  {}",
+                i + 1,
+                a.sql.as_deref().unwrap_or("(no SQL)"),
+                a.error.as_deref().unwrap_or("")
+            );
+        }
+        return Err(e);
+    }
+    let (Some(sql), Some(result)) = (&answer.sql, &answer.result) else {
+        return Err(Error::Internal("answer without SQL".into()));
+    };
+    let _ = writeln!(out, "{sql}\n");
+    let _ = writeln!(out, "{}", format::to_table(result, 60).trim_end());
+    let _ = writeln!(
+        out,
+        "({} row{}{}; {} attempt{}; llm {} ms, engine {} ms)\n",
+        result.row_count,
+        if result.row_count == 1 { "" } else { "s" },
+        if result.truncated { ", truncated" } else { "" },
+        answer.attempts.len(),
+        if answer.attempts.len() == 1 { "" } else { "s" },
+        answer.timings.llm.as_millis(),
+        answer.timings.engine.as_millis()
+    );
+    let _ = out.flush();
+    let mut usage = answer.usage;
+    if !args.no_explain
+        && let Some(llm) = t2s.llm()
+    {
+        let stream = t2s.explain_stream(&answer).await?;
+        let r = asklake::llm::collect_stream(stream, |d| {
+            let _ = out.write_all(d.as_bytes());
+            let _ = out.flush();
+        })
+        .await?;
+        usage += r.usage;
+        let _ = writeln!(out);
+        let cost = llm.pricing().map(|p| asklake::llm::cost_usd(&p, &usage));
+        let _ = writeln!(
+            out,
+            "\n[{} · {} in / {} out tokens{}]",
+            answer.model,
+            usage.input_tokens,
+            usage.output_tokens,
+            cost.map(|c| format!(" · ${c:.4}")).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("asklake: {e}");
             ExitCode::from(exit_code(&e))
@@ -113,7 +297,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> asklake::Result<()> {
+async fn run(cli: Cli) -> asklake::Result<ExitCode> {
     let lake_dir = cli.lake.clone().unwrap_or_else(asklake::lake::default_dir);
     let open = |as_of: Option<DateTime<Utc>>| {
         LocalEngine::open(
@@ -227,8 +411,12 @@ async fn run(cli: Cli) -> asklake::Result<()> {
             };
             let _ = writeln!(stdout, "{}", text.trim_end());
         }
+        Command::Ask(args) => {
+            let engine = open(args.as_of)?;
+            return ask(engine, args).await;
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn short_nested(t: &asklake::schema::DataType) -> String {

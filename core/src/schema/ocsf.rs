@@ -55,6 +55,17 @@ fn object_of(ty: &str) -> Option<&str> {
 
 /// A short description of a dotted column path for a source, or None when OCSF does not define it.
 pub fn describe(source: Option<Source>, path: &str) -> Option<&'static str> {
+    match path {
+        "time_dt" => return Some("The event time as a timestamp: filter and group by this."),
+        "accountid" => return Some("The AWS account the record belongs to (Security Lake partition column)."),
+        "region" => return Some("The AWS Region the record came from (Security Lake partition column)."),
+        "eventday" => return Some("The event day as 'YYYYMMDD' (partition column): filter on it."),
+        "asl_version" => return Some("The Security Lake schema version."),
+        _ => {}
+    }
+    if let Some(base) = path.strip_suffix("_dt") {
+        return describe(source, base);
+    }
     let d = dictionary();
     let parts: Vec<&str> = path.split('.').collect();
     let class_list: Vec<&str> = match source {

@@ -1,0 +1,344 @@
+//! The generate → guard → validate → execute → repair loop as a state machine that does no I/O: it is fed
+//! what the LLM and the engine returned and says what to do next. Bounded by `max_attempts` LLM calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::engine::QueryResult;
+use crate::error::Error;
+use crate::llm::{ChatRequest, ChatResponse, Message, Usage};
+use crate::schema::Catalog;
+use crate::sql::extract::{Extracted, extract_sql};
+use crate::sql::guard::{Guard, GuardConfig};
+use crate::sql::validate::validate;
+
+use super::prompt;
+
+/// What to do when a query runs and returns no rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmptyResultPolicy {
+    /// No rows is an answer.
+    Accept,
+    /// One more try with a hint to check filters, value casing and the time window; then "no rows" is
+    /// the answer.
+    #[default]
+    RetryOnce,
+    /// Keep regenerating until rows come back or attempts run out (the original system).
+    Regenerate,
+}
+
+impl std::str::FromStr for EmptyResultPolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "accept" => Ok(Self::Accept),
+            "retry_once" | "retry-once" => Ok(Self::RetryOnce),
+            "regenerate" => Ok(Self::Regenerate),
+            other => Err(Error::Config(format!(
+                "unknown empty-result policy {other:?}; use accept, retry_once or regenerate"
+            ))),
+        }
+    }
+}
+
+/// The next thing the driver must do.
+#[derive(Debug)]
+pub enum Step {
+    /// Call the LLM with this request.
+    Generate(ChatRequest),
+    /// Run this (guarded) SQL on the engine.
+    Execute(String),
+    /// Stop; the outcome is ready.
+    Finish,
+}
+
+/// One LLM attempt: the SQL it produced (if any) and why it did not become the answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub sql: Option<String>,
+    pub error: Option<String>,
+    /// `guard`, `validation`, `engine`, `extraction`, `empty` — where the attempt stopped.
+    pub stage: Option<&'static str>,
+}
+
+/// A recorded step, for notebooks, the audit log and evaluation diagnostics.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum TraceStep {
+    Prompt { attempt: usize, prompt: String },
+    Response { attempt: usize, text: String, usage: Usage, latency_ms: u64 },
+    Extracted { attempt: usize, sql: String },
+    Refusal { attempt: usize, reason: String },
+    Rejected { attempt: usize, stage: &'static str, error: String },
+    Executed { attempt: usize, sql: String, rows: usize, truncated: bool, latency_ms: u64 },
+    EngineError { attempt: usize, sql: String, error: String, latency_ms: u64 },
+}
+
+/// How the loop ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A query ran; its SQL (as guarded) and result.
+    Answered { sql: String, result: QueryResult },
+    /// The model said the question is not about the data.
+    Refused(String),
+    /// No query ran within the attempts, or a non-repairable error stopped the loop.
+    Failed(Error),
+}
+
+/// Limits of one question.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_attempts: usize,
+    pub empty_result: EmptyResultPolicy,
+    pub guard: GuardConfig,
+}
+
+/// The loop's state.
+pub struct Machine {
+    catalog: Arc<Catalog>,
+    limits: Limits,
+    base: ChatRequest,
+    /// Turns added by this question: the question, each response and each repair request.
+    turns: Vec<Message>,
+    pub attempts: Vec<Attempt>,
+    pub trace: Vec<TraceStep>,
+    pub usage: Usage,
+    pub llm_time: Duration,
+    pub engine_time: Duration,
+    pending_sql: Option<String>,
+    empty_retry_used: bool,
+    /// An empty result kept as the answer in case a retry fails.
+    fallback: Option<(String, QueryResult)>,
+    outcome: Option<Outcome>,
+}
+
+impl Machine {
+    /// `base` holds the system prompt and prior turns (few-shot examples, session history); `question` is
+    /// appended as the last user turn.
+    pub fn new(catalog: Arc<Catalog>, limits: Limits, base: ChatRequest, question: &str) -> Self {
+        Machine {
+            catalog,
+            limits,
+            base,
+            turns: vec![Message::user(question)],
+            attempts: Vec::new(),
+            trace: Vec::new(),
+            usage: Usage::default(),
+            llm_time: Duration::ZERO,
+            engine_time: Duration::ZERO,
+            pending_sql: None,
+            empty_retry_used: false,
+            fallback: None,
+            outcome: None,
+        }
+    }
+
+    /// The first step.
+    pub fn start(&mut self) -> Step {
+        self.generate()
+    }
+
+    fn request(&self) -> ChatRequest {
+        let mut r = self.base.clone();
+        r.messages.extend(self.turns.iter().cloned());
+        r
+    }
+
+    fn generate(&mut self) -> Step {
+        let req = self.request();
+        self.trace.push(TraceStep::Prompt {
+            attempt: self.attempts.len() + 1,
+            prompt: req.transcript(),
+        });
+        Step::Generate(req)
+    }
+
+    fn attempt_no(&self) -> usize {
+        self.attempts.len()
+    }
+
+    fn finish(&mut self, outcome: Outcome) -> Step {
+        self.outcome = Some(outcome);
+        Step::Finish
+    }
+
+    /// Records a failed attempt and asks for a repair, or finishes when attempts are used up.
+    fn reject(&mut self, stage: &'static str, sql: Option<String>, error: String) -> Step {
+        self.trace.push(TraceStep::Rejected {
+            attempt: self.attempt_no(),
+            stage,
+            error: error.clone(),
+        });
+        if let Some(a) = self.attempts.last_mut() {
+            a.error = Some(error.clone());
+            a.stage = Some(stage);
+        }
+        if self.attempts.len() >= self.limits.max_attempts {
+            if let Some((sql, result)) = self.fallback.take() {
+                return self.finish(Outcome::Answered { sql, result });
+            }
+            return self.finish(Outcome::Failed(Error::Unresolved {
+                attempts: self.attempts.len(),
+                last: error,
+            }));
+        }
+        self.turns.push(Message::user(prompt::repair(sql.as_deref(), &error)));
+        self.generate()
+    }
+
+    /// The LLM answered (or failed: LLM errors are not repairable and end the loop).
+    pub fn on_response(&mut self, response: Result<ChatResponse, Error>, latency: Duration) -> Step {
+        self.llm_time += latency;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some((sql, result)) = self.fallback.take() {
+                    return self.finish(Outcome::Answered { sql, result });
+                }
+                return self.finish(Outcome::Failed(e));
+            }
+        };
+        self.usage += response.usage;
+        self.attempts.push(Attempt {
+            sql: None,
+            error: None,
+            stage: None,
+        });
+        let n = self.attempt_no();
+        self.trace.push(TraceStep::Response {
+            attempt: n,
+            text: response.text.clone(),
+            usage: response.usage,
+            latency_ms: latency.as_millis() as u64,
+        });
+        self.turns.push(Message::assistant(response.text.clone()));
+        let sql = match extract_sql(&response.text) {
+            Extracted::Sql(sql) => sql,
+            Extracted::Refusal(reason) => {
+                self.trace.push(TraceStep::Refusal {
+                    attempt: n,
+                    reason: reason.clone(),
+                });
+                if let Some(a) = self.attempts.last_mut() {
+                    a.stage = Some("refusal");
+                    a.error = Some(format!("refused: {reason}"));
+                }
+                return self.finish(Outcome::Refused(reason));
+            }
+            Extracted::Nothing => {
+                return self.reject(
+                    "extraction",
+                    None,
+                    "No SQL query was found in your answer.".into(),
+                );
+            }
+        };
+        if let Some(a) = self.attempts.last_mut() {
+            a.sql = Some(sql.clone());
+        }
+        self.trace.push(TraceStep::Extracted {
+            attempt: n,
+            sql: sql.clone(),
+        });
+        let guard = Guard::new(&self.catalog, self.limits.guard.clone());
+        let guarded = match guard.check(&sql) {
+            Ok(g) => g,
+            Err(e) => return self.reject("guard", Some(sql), e.to_string()),
+        };
+        if let Err(e) = validate(&guarded.statement, &self.catalog) {
+            return self.reject("validation", Some(sql), e.to_string());
+        }
+        self.pending_sql = Some(guarded.sql.clone());
+        Step::Execute(guarded.sql)
+    }
+
+    /// The engine ran the pending SQL.
+    pub fn on_executed(&mut self, result: Result<QueryResult, Error>, latency: Duration) -> Step {
+        self.engine_time += latency;
+        let sql = self.pending_sql.take().unwrap_or_default();
+        let n = self.attempt_no();
+        match result {
+            Ok(result) => {
+                self.trace.push(TraceStep::Executed {
+                    attempt: n,
+                    sql: sql.clone(),
+                    rows: result.row_count,
+                    truncated: result.truncated,
+                    latency_ms: latency.as_millis() as u64,
+                });
+                if result.row_count > 0 {
+                    return self.finish(Outcome::Answered { sql, result });
+                }
+                let retry = match self.limits.empty_result {
+                    EmptyResultPolicy::Accept => false,
+                    EmptyResultPolicy::RetryOnce => !self.empty_retry_used,
+                    EmptyResultPolicy::Regenerate => true,
+                };
+                // A retry that returns the same SQL again confirms the empty answer.
+                let repeated = self
+                    .fallback
+                    .as_ref()
+                    .is_some_and(|(prev, _)| normalize(prev) == normalize(&sql));
+                if !retry || repeated || self.attempts.len() >= self.limits.max_attempts {
+                    return self.finish(Outcome::Answered { sql, result });
+                }
+                self.empty_retry_used = true;
+                if let Some(a) = self.attempts.last_mut() {
+                    a.stage = Some("empty");
+                    a.error = Some("no rows".into());
+                }
+                self.turns.push(Message::user(prompt::empty_hint(&sql)));
+                self.fallback = Some((sql, result));
+                self.generate()
+            }
+            Err(e) if e.is_repairable() => {
+                let msg = e.to_string();
+                self.trace.push(TraceStep::EngineError {
+                    attempt: n,
+                    sql: sql.clone(),
+                    error: msg.clone(),
+                    latency_ms: latency.as_millis() as u64,
+                });
+                let original = self
+                    .attempts
+                    .last()
+                    .and_then(|a| a.sql.clone())
+                    .unwrap_or(sql);
+                self.reject("engine", Some(original), msg)
+            }
+            Err(e) => {
+                self.trace.push(TraceStep::EngineError {
+                    attempt: n,
+                    sql,
+                    error: e.to_string(),
+                    latency_ms: latency.as_millis() as u64,
+                });
+                if let Some(a) = self.attempts.last_mut() {
+                    a.stage = Some("engine");
+                    a.error = Some(e.to_string());
+                }
+                if let Some((sql, result)) = self.fallback.take() {
+                    return self.finish(Outcome::Answered { sql, result });
+                }
+                self.finish(Outcome::Failed(e))
+            }
+        }
+    }
+
+    /// The outcome once [`Step::Finish`] was returned.
+    pub fn take_outcome(&mut self) -> Option<Outcome> {
+        self.outcome.take()
+    }
+
+    /// The question's turns (question, final answer) for a session's history.
+    pub fn turns(&self) -> &[Message] {
+        &self.turns
+    }
+}
+
+fn normalize(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}

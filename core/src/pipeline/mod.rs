@@ -1,0 +1,753 @@
+//! The Text2SQL orchestrator: question → prompt → LLM → SQL → guard → validate → execute → repair → answer
+//! → explanation. [`machine::Machine`] decides; [`Text2Sql`] performs the I/O and assembles the [`Answer`].
+//!
+//! ```no_run
+//! # async fn demo() -> asklake::Result<()> {
+//! use std::sync::Arc;
+//! use asklake::engine::LocalEngine;
+//! use asklake::pipeline::Text2Sql;
+//! let engine = Arc::new(LocalEngine::open("asklake-demo", Default::default())?);
+//! # #[cfg(feature = "bedrock")] {
+//! let llm = Arc::new(asklake::llm::bedrock::Bedrock::from_env("sonnet").await?);
+//! let t2s = Text2Sql::builder(engine).llm(llm).build();
+//! let answer = t2s.ask("Which source IPs made the most API calls last week?").await?;
+//! println!("{}\n{:?}", answer.sql.unwrap_or_default(), answer.explanation);
+//! # }
+//! # Ok(()) }
+//! ```
+
+pub mod machine;
+pub mod prompt;
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::engine::{QueryEngine, QueryOptions, QueryResult, format};
+use crate::error::{Error, Result};
+use crate::fewshot::{FewShotRetriever, ScoredExample};
+use crate::llm::{self, ChatRequest, ChatStream, LlmBackend, Message, Usage};
+use crate::schema::context::{self, ColumnValues, Glossary, sanitize_row, sanitize_value};
+use crate::schema::security_lake::SourceVersion;
+use crate::schema::{Catalog, DataType, TableInfo};
+use crate::sql::guard::GuardConfig;
+pub use machine::{Attempt, EmptyResultPolicy, Outcome, Step, TraceStep};
+
+/// Pipeline options. `Default` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// LLM calls per question, repairs included.
+    pub max_attempts: usize,
+    pub empty_result: EmptyResultPolicy,
+    /// Row limit the guard enforces.
+    pub max_rows: u64,
+    /// Ask the model to explain the result (a second call).
+    pub explain: bool,
+    /// Clock for `current_timestamp`; `None` = the engine's default.
+    pub as_of: Option<DateTime<Utc>>,
+    pub query_timeout: Duration,
+    /// Few-shot examples per question.
+    pub examples: usize,
+    /// Tables per prompt, at most (selected by the question).
+    pub max_tables: usize,
+    pub sample_rows: u64,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    /// Prior questions a session keeps in the prompt.
+    pub max_history: usize,
+    /// Append one JSON line per question here.
+    pub audit_log: Option<PathBuf>,
+    /// Longest question accepted, in characters.
+    pub max_question_chars: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_attempts: 3,
+            empty_result: EmptyResultPolicy::RetryOnce,
+            max_rows: 1000,
+            explain: true,
+            as_of: None,
+            query_timeout: Duration::from_secs(120),
+            examples: 3,
+            max_tables: 3,
+            sample_rows: 3,
+            max_tokens: 1024,
+            temperature: 0.0,
+            max_history: 6,
+            audit_log: None,
+            max_question_chars: 2000,
+        }
+    }
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerSource {
+    Llm,
+    Library,
+}
+
+/// Time spent, split by where it went.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    pub llm: Duration,
+    pub engine: Duration,
+    pub total: Duration,
+}
+
+/// The result of one question.
+#[derive(Debug)]
+pub struct Answer {
+    pub question: String,
+    /// The final SQL as run (guarded, with its LIMIT); None when no query ran.
+    pub sql: Option<String>,
+    pub result: Option<QueryResult>,
+    /// The model's reason when it declined (the question is not about the data).
+    pub refusal: Option<String>,
+    /// Why no answer was produced (attempts exhausted, LLM or engine failure). [`Text2Sql::ask`] returns it
+    /// as the error; [`Text2Sql::run`] keeps it here with the trace.
+    pub error: Option<Error>,
+    pub attempts: Vec<Attempt>,
+    pub explanation: Option<String>,
+    pub source: AnswerSource,
+    pub model: String,
+    /// Tables the prompt described.
+    pub tables: Vec<String>,
+    /// Few-shot examples used, with scores.
+    pub examples: Vec<ScoredExample>,
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+    pub timings: Timings,
+    pub trace: Vec<TraceStep>,
+    /// Tokens of the system prompt (estimated at 4 characters a token when the backend does not report).
+    pub prompt_chars: usize,
+}
+
+impl Answer {
+    /// The CLI's `--json` shape.
+    pub fn to_json(&self) -> Value {
+        let (columns, rows, row_count, truncated) = match &self.result {
+            Some(r) => {
+                let j = format::to_json(r);
+                (j["columns"].clone(), j["rows"].clone(), r.row_count, r.truncated)
+            }
+            None => (json!([]), json!([]), 0, false),
+        };
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        json!({
+            "question": self.question,
+            "sql": self.sql,
+            "columns": columns,
+            "rows": rows,
+            "row_count": row_count,
+            "truncated": truncated,
+            "attempts": self.attempts.iter().map(|a| json!({"sql": a.sql, "error": a.error})).collect::<Vec<_>>(),
+            "explanation": self.explanation,
+            "refusal": self.refusal,
+            "error": self.error.as_ref().map(|e| e.to_string()),
+            "source": self.source,
+            "model": self.model,
+            "tables": self.tables,
+            "usage": {
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cache_read_tokens": self.usage.cache_read_tokens,
+                "cache_write_tokens": self.usage.cache_write_tokens,
+                "cost_usd": self.cost_usd,
+            },
+            "timings_ms": {"llm": ms(self.timings.llm), "engine": ms(self.timings.engine), "total": ms(self.timings.total)},
+        })
+    }
+}
+
+/// A prior question in a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub question: String,
+    pub sql: String,
+    #[serde(default)]
+    pub tables: Vec<String>,
+    #[serde(default)]
+    pub row_count: usize,
+}
+
+struct Inner {
+    engine: Arc<dyn QueryEngine>,
+    llm: Option<Arc<dyn LlmBackend>>,
+    retriever: Option<Arc<dyn FewShotRetriever>>,
+    options: Options,
+    glossary: Glossary,
+    catalog: tokio::sync::OnceCell<Arc<Catalog>>,
+    /// Rendered table sections, by qualified name (they cost engine queries).
+    sections: tokio::sync::Mutex<HashMap<String, String>>,
+}
+
+/// The orchestrator. Cheap to clone; share it across tasks.
+#[derive(Clone)]
+pub struct Text2Sql {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Text2Sql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Text2Sql")
+            .field("engine", &self.inner.engine.name())
+            .field("llm", &self.inner.llm.as_ref().map(|l| l.model().to_string()))
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Text2Sql`].
+pub struct Builder {
+    engine: Arc<dyn QueryEngine>,
+    llm: Option<Arc<dyn LlmBackend>>,
+    retriever: Option<Arc<dyn FewShotRetriever>>,
+    options: Options,
+    glossary: Option<Glossary>,
+}
+
+impl Builder {
+    pub fn llm(mut self, llm: Arc<dyn LlmBackend>) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+    pub fn retriever(mut self, retriever: Arc<dyn FewShotRetriever>) -> Self {
+        self.retriever = Some(retriever);
+        self
+    }
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+    pub fn max_attempts(mut self, n: usize) -> Self {
+        self.options.max_attempts = n.max(1);
+        self
+    }
+    pub fn empty_result(mut self, p: EmptyResultPolicy) -> Self {
+        self.options.empty_result = p;
+        self
+    }
+    pub fn explain(mut self, on: bool) -> Self {
+        self.options.explain = on;
+        self
+    }
+    pub fn as_of(mut self, t: Option<DateTime<Utc>>) -> Self {
+        self.options.as_of = t;
+        self
+    }
+    pub fn max_rows(mut self, n: u64) -> Self {
+        self.options.max_rows = n;
+        self
+    }
+    pub fn audit_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.audit_log = Some(path.into());
+        self
+    }
+    pub fn glossary(mut self, g: Glossary) -> Self {
+        self.glossary = Some(g);
+        self
+    }
+    pub fn build(self) -> Text2Sql {
+        Text2Sql {
+            inner: Arc::new(Inner {
+                engine: self.engine,
+                llm: self.llm,
+                retriever: self.retriever,
+                options: self.options,
+                glossary: self.glossary.unwrap_or_else(Glossary::builtin),
+                catalog: tokio::sync::OnceCell::new(),
+                sections: tokio::sync::Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+/// A prompt ready for the loop.
+struct Prepared {
+    base: ChatRequest,
+    tables: Vec<String>,
+    examples: Vec<ScoredExample>,
+}
+
+impl Text2Sql {
+    pub fn builder(engine: Arc<dyn QueryEngine>) -> Builder {
+        Builder {
+            engine,
+            llm: None,
+            retriever: None,
+            options: Options::default(),
+            glossary: None,
+        }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
+    pub fn engine(&self) -> &Arc<dyn QueryEngine> {
+        &self.inner.engine
+    }
+
+    pub fn llm(&self) -> Option<&Arc<dyn LlmBackend>> {
+        self.inner.llm.as_ref()
+    }
+
+    /// A conversation whose follow-up questions see the previous ones.
+    pub fn session(&self) -> Session {
+        Session {
+            t2s: self.clone(),
+            history: Vec::new(),
+        }
+    }
+
+    async fn catalog(&self) -> Result<Arc<Catalog>> {
+        self.inner
+            .catalog
+            .get_or_try_init(|| async { self.inner.engine.catalog().await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    fn query_options(&self, max_rows: u64) -> QueryOptions {
+        QueryOptions {
+            max_rows,
+            timeout: Some(self.inner.options.query_timeout),
+            as_of: self.inner.options.as_of,
+        }
+    }
+
+    /// Frequent values of the table's low-cardinality columns, in one query.
+    async fn column_values(&self, t: &TableInfo) -> Vec<ColumnValues> {
+        let source = t.security_lake.as_ref().map(|sl| sl.source);
+        let paths: Vec<&str> = context::enumerable_columns(source)
+            .into_iter()
+            .filter(|p| matches!(t.column_type(p), Some(DataType::String)))
+            .collect();
+        if paths.is_empty() {
+            return Vec::new();
+        }
+        let filter = match t.security_lake.as_ref().map(|sl| sl.version) {
+            Some(SourceVersion::V2) => "WHERE time_dt >= current_timestamp - INTERVAL '30' DAY".to_string(),
+            Some(SourceVersion::V1) => {
+                "WHERE eventday >= date_format(current_date - INTERVAL '30' DAY, '%Y%m%d')".to_string()
+            }
+            None => String::new(),
+        };
+        let parts: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                format!(
+                    "SELECT '{p}' AS k, CAST({p} AS varchar) AS v, count(*) AS n FROM {} {filter} GROUP BY 1, 2",
+                    t.qualified_name()
+                )
+            })
+            .collect();
+        let sql = parts.join(" UNION ALL ");
+        // Values only sharpen the prompt: an engine that cannot count them leaves them out.
+        let Ok(result) = self.inner.engine.execute(&sql, &self.query_options(5000)).await else {
+            return Vec::new();
+        };
+        let mut by_path: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+        for row in format::rows_json(&result) {
+            let (Some(k), Some(v), Some(n)) = (row[0].as_str(), row[1].as_str(), row[2].as_u64()) else {
+                continue;
+            };
+            by_path.entry(k.to_string()).or_default().push((v.to_string(), n));
+        }
+        let mut out = Vec::new();
+        for p in paths {
+            let Some(mut values) = by_path.remove(p) else {
+                continue;
+            };
+            values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let more = values.len() > 15;
+            values.truncate(15);
+            out.push(ColumnValues {
+                path: p.to_string(),
+                values,
+                more,
+            });
+        }
+        out
+    }
+
+    async fn samples(&self, t: &TableInfo) -> Vec<String> {
+        let n = self.inner.options.sample_rows;
+        if n == 0 {
+            return Vec::new();
+        }
+        let Ok(r) = self.inner.engine.sample_rows(&t.qualified_name(), n).await else {
+            return Vec::new();
+        };
+        let names: Vec<String> = r.schema.fields().iter().map(|f| f.name().clone()).collect();
+        format::rows_json(&r)
+            .into_iter()
+            .map(|row| {
+                let m: serde_json::Map<String, Value> = names.iter().cloned().zip(row).collect();
+                sanitize_row(&m)
+            })
+            .collect()
+    }
+
+    async fn section(&self, t: &TableInfo) -> String {
+        let key = t.qualified_name();
+        if let Some(s) = self.inner.sections.lock().await.get(&key) {
+            return s.clone();
+        }
+        let values = self.column_values(t).await;
+        let samples = self.samples(t).await;
+        let s = context::render_table(t, &values, &samples);
+        self.inner.sections.lock().await.insert(key, s.clone());
+        s
+    }
+
+    async fn prepare(&self, question: &str, history: &[Turn]) -> Result<Prepared> {
+        let catalog = self.catalog().await?;
+        let o = &self.inner.options;
+        let examples = match &self.inner.retriever {
+            Some(r) if o.examples > 0 => r.retrieve(question, o.examples).await?,
+            _ => Vec::new(),
+        };
+        let mut extra: Vec<String> = examples.iter().flat_map(|e| e.example.tables.clone()).collect();
+        extra.extend(history.iter().flat_map(|t| t.tables.clone()));
+        let tables = context::select_tables(&catalog, &self.inner.glossary, question, &extra, o.max_tables);
+        let mut sections = Vec::new();
+        for t in &tables {
+            sections.push(self.section(t).await);
+        }
+        let sources: Vec<_> = tables.iter().filter_map(|t| t.security_lake.as_ref().map(|s| s.source)).collect();
+        let terms = self.inner.glossary.terms_for(&sources);
+        let system = prompt::SystemPrompt {
+            max_rows: o.max_rows,
+            tables: &sections,
+            terms: &terms,
+            has_v1: tables
+                .iter()
+                .any(|t| t.security_lake.as_ref().is_some_and(|s| s.version == SourceVersion::V1)),
+        }
+        .render();
+        let mut messages = prompt::example_turns(&examples);
+        let keep = history.len().saturating_sub(o.max_history);
+        for turn in &history[keep..] {
+            messages.push(Message::user(turn.question.clone()));
+            messages.push(Message::assistant(prompt::sql_block(&turn.sql)));
+        }
+        let mut base = ChatRequest::new(system, messages);
+        base.cache_system = true;
+        base.max_tokens = o.max_tokens;
+        base.temperature = Some(o.temperature);
+        Ok(Prepared {
+            base,
+            tables: tables.iter().map(|t| t.qualified_name()).collect(),
+            examples,
+        })
+    }
+
+    /// The system prompt and turns the model would get for `question` (for inspection and snapshots).
+    pub async fn render_prompt(&self, question: &str) -> Result<ChatRequest> {
+        let mut p = self.prepare(question, &[]).await?.base;
+        p.messages.push(Message::user(question));
+        Ok(p)
+    }
+
+    fn check_question(&self, question: &str) -> Result<String> {
+        let q = question.trim();
+        if q.is_empty() {
+            return Err(Error::Config("the question is empty".into()));
+        }
+        let n = q.chars().count();
+        if n > self.inner.options.max_question_chars {
+            return Err(Error::Config(format!(
+                "the question is {n} characters long; the limit is {}",
+                self.inner.options.max_question_chars
+            )));
+        }
+        Ok(q.chars().filter(|c| !c.is_control() || *c == '\n').collect())
+    }
+
+    fn require_llm(&self) -> Result<&Arc<dyn LlmBackend>> {
+        self.inner.llm.as_ref().ok_or_else(|| {
+            Error::Config(
+                "no LLM configured: use `--llm bedrock --model sonnet` (AWS credentials and region from the usual \
+                 AWS settings) or `--llm openai --base-url http://localhost:11434/v1 --model llama3.1` (any \
+                 OpenAI-compatible server; key from OPENAI_API_KEY), or set ASKLAKE_LLM / ASKLAKE_MODEL"
+                    .into(),
+            )
+        })
+    }
+
+    /// Answers `question`; the error of a failed question is returned as `Err`.
+    pub async fn ask(&self, question: &str) -> Result<Answer> {
+        let mut a = self.run(question, &[]).await?;
+        match a.error.take() {
+            Some(e) => Err(e),
+            None => Ok(a),
+        }
+    }
+
+    /// Runs the loop and returns the answer with its trace, failed or not. `Err` only for bad input or
+    /// configuration (empty question, no LLM, catalog unavailable).
+    pub async fn run(&self, question: &str, history: &[Turn]) -> Result<Answer> {
+        self.run_inner(question, history, &mut |_| {}).await
+    }
+
+    /// Like [`Text2Sql::run`], streaming the explanation through `on_delta` as it arrives.
+    pub async fn run_streaming(
+        &self,
+        question: &str,
+        history: &[Turn],
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Answer> {
+        self.run_inner(question, history, on_delta).await
+    }
+
+    async fn run_inner(
+        &self,
+        question: &str,
+        history: &[Turn],
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Answer> {
+        let started = Instant::now();
+        let question = self.check_question(question)?;
+        let llm = self.require_llm()?.clone();
+        let o = &self.inner.options;
+        let prepared = self.prepare(&question, history).await?;
+        let catalog = self.catalog().await?;
+        let prompt_chars = prepared.base.system.chars().count();
+        let mut m = machine::Machine::new(
+            catalog,
+            machine::Limits {
+                max_attempts: o.max_attempts.max(1),
+                empty_result: o.empty_result,
+                guard: GuardConfig {
+                    max_rows: o.max_rows,
+                    ..Default::default()
+                },
+            },
+            prepared.base,
+            &question,
+        );
+        let mut step = m.start();
+        loop {
+            step = match step {
+                Step::Generate(req) => {
+                    let t = Instant::now();
+                    let r = llm.chat(&req).await;
+                    m.on_response(r, t.elapsed())
+                }
+                Step::Execute(sql) => {
+                    let t = Instant::now();
+                    let r = self.inner.engine.execute(&sql, &self.query_options(o.max_rows)).await;
+                    m.on_executed(r, t.elapsed())
+                }
+                Step::Finish => break,
+            };
+        }
+        let mut answer = Answer {
+            question: question.clone(),
+            sql: None,
+            result: None,
+            refusal: None,
+            error: None,
+            attempts: std::mem::take(&mut m.attempts),
+            explanation: None,
+            source: AnswerSource::Llm,
+            model: llm.model().to_string(),
+            tables: prepared.tables,
+            examples: prepared.examples,
+            usage: m.usage,
+            cost_usd: None,
+            timings: Timings {
+                llm: m.llm_time,
+                engine: m.engine_time,
+                total: Duration::ZERO,
+            },
+            trace: std::mem::take(&mut m.trace),
+            prompt_chars,
+        };
+        match m.take_outcome() {
+            Some(Outcome::Answered { sql, result }) => {
+                answer.sql = Some(sql);
+                answer.result = Some(result);
+            }
+            Some(Outcome::Refused(r)) => answer.refusal = Some(r),
+            Some(Outcome::Failed(e)) => answer.error = Some(e),
+            None => answer.error = Some(Error::Internal("the pipeline stopped without an outcome".into())),
+        }
+        if o.explain && answer.result.is_some() {
+            let t = Instant::now();
+            match self.explain_inner(&answer, on_delta).await {
+                Ok((text, usage)) => {
+                    answer.explanation = Some(text);
+                    answer.usage += usage;
+                }
+                // The query answered; a failed explanation is noted, not fatal.
+                Err(e) => answer.explanation = Some(format!("(no explanation: {e})")),
+            }
+            answer.timings.llm += t.elapsed();
+        }
+        answer.cost_usd = llm.pricing().map(|p| llm::cost_usd(&p, &answer.usage));
+        answer.timings.total = started.elapsed();
+        if let Some(path) = &o.audit_log {
+            audit(path, &answer, self.inner.engine.name())?;
+        }
+        Ok(answer)
+    }
+
+    fn explanation_request(&self, answer: &Answer) -> Result<ChatRequest> {
+        let (Some(sql), Some(result)) = (&answer.sql, &answer.result) else {
+            return Err(Error::Config("this answer has no query result to explain".into()));
+        };
+        let names: Vec<String> = result.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut table = names.join(" | ");
+        for row in format::rows_text(result).into_iter().take(30) {
+            table.push('\n');
+            table.push_str(
+                &row.iter()
+                    .map(|c| sanitize_value(c, 80))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+            );
+        }
+        if result.row_count > 30 {
+            table.push_str(&format!("\n… {} more rows", result.row_count - 30));
+        }
+        let (system, user) =
+            prompt::explanation(&answer.question, sql, &table, result.row_count, result.truncated);
+        let mut req = ChatRequest::new(system, vec![Message::user(user)]);
+        req.max_tokens = 700;
+        req.temperature = Some(0.2);
+        Ok(req)
+    }
+
+    async fn explain_inner(
+        &self,
+        answer: &Answer,
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(String, Usage)> {
+        let llm = self.require_llm()?;
+        let req = self.explanation_request(answer)?;
+        let stream = llm.chat_stream(&req).await?;
+        let r = llm::collect_stream(stream, on_delta).await?;
+        Ok((r.text, r.usage))
+    }
+
+    /// The explanation of an answer as a stream of text deltas.
+    pub async fn explain_stream(&self, answer: &Answer) -> Result<ChatStream> {
+        let llm = self.require_llm()?;
+        llm.chat_stream(&self.explanation_request(answer)?).await
+    }
+}
+
+/// Appends one JSON line about `answer`. Never writes prompts, keys or result rows.
+fn audit(path: &Path, answer: &Answer, engine: &str) -> Result<()> {
+    let line = json!({
+        "time": Utc::now().to_rfc3339(),
+        "question": answer.question,
+        "sql": answer.sql,
+        "attempts": answer.attempts.len(),
+        "rows": answer.result.as_ref().map(|r| r.row_count),
+        "refusal": answer.refusal,
+        "error": answer.error.as_ref().map(|e| e.to_string()),
+        "input_tokens": answer.usage.input_tokens,
+        "output_tokens": answer.usage.output_tokens,
+        "cost_usd": answer.cost_usd,
+        "model": answer.model,
+        "engine": engine,
+        "total_ms": u64::try_from(answer.timings.total.as_millis()).unwrap_or(u64::MAX),
+    });
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    writeln!(f, "{line}").map_err(|e| Error::io(path, e))
+}
+
+/// A conversation: follow-ups see the previous questions and their SQL (bounded by `max_history`).
+#[derive(Debug, Clone)]
+pub struct Session {
+    t2s: Text2Sql,
+    pub history: Vec<Turn>,
+}
+
+impl Session {
+    pub async fn ask(&mut self, question: &str) -> Result<Answer> {
+        let mut a = self.run(question).await?;
+        match a.error.take() {
+            Some(e) => Err(e),
+            None => Ok(a),
+        }
+    }
+
+    /// Like [`Session::ask`], keeping a failure inside the answer.
+    pub async fn run(&mut self, question: &str) -> Result<Answer> {
+        let a = self.t2s.run(question, &self.history).await?;
+        self.record(&a);
+        Ok(a)
+    }
+
+    pub async fn run_streaming(&mut self, question: &str, on_delta: &mut (dyn FnMut(&str) + Send)) -> Result<Answer> {
+        let a = self.t2s.run_streaming(question, &self.history, on_delta).await?;
+        self.record(&a);
+        Ok(a)
+    }
+
+    fn record(&mut self, a: &Answer) {
+        if let Some(sql) = &a.sql {
+            self.history.push(Turn {
+                question: a.question.clone(),
+                sql: sql.clone(),
+                tables: a.tables.clone(),
+                row_count: a.result.as_ref().map_or(0, |r| r.row_count),
+            });
+            let max = self.t2s.inner.options.max_history.max(1);
+            if self.history.len() > max {
+                self.history.drain(..self.history.len() - max);
+            }
+        }
+    }
+
+    /// Restores a session saved by [`Session::save`]; a missing file starts a new one.
+    pub fn load(t2s: &Text2Sql, path: &Path) -> Result<Session> {
+        let history = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str::<SessionFile>(&text)
+                .map_err(|e| Error::Config(format!("session file {}: {e}", path.display())))?
+                .history,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        Ok(Session {
+            t2s: t2s.clone(),
+            history,
+        })
+    }
+
+    /// Writes the history (questions and SQL only) atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(&SessionFile {
+            format: "asklake-session".into(),
+            history: self.history.clone(),
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionFile {
+    format: String,
+    history: Vec<Turn>,
+}
