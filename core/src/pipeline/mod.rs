@@ -381,13 +381,35 @@ impl Text2Sql {
         out
     }
 
+    /// The most recent rows (deterministic: newest first, ties by event id), sanitized.
     async fn samples(&self, t: &TableInfo) -> Vec<String> {
         let n = self.inner.options.sample_rows;
         if n == 0 {
             return Vec::new();
         }
-        let Ok(r) = self.inner.engine.sample_rows(&t.qualified_name(), n).await else {
-            return Vec::new();
+        let mut order: Vec<&str> = Vec::new();
+        let filter = match t.security_lake.as_ref().map(|sl| sl.version) {
+            Some(SourceVersion::V2) => "WHERE time_dt >= current_timestamp - INTERVAL '1' DAY",
+            Some(SourceVersion::V1) => "WHERE eventday >= date_format(current_date - INTERVAL '1' DAY, '%Y%m%d')",
+            None => "",
+        };
+        for c in ["time", "metadata.uid"] {
+            if t.column_type(c).is_some() {
+                order.push(c);
+            }
+        }
+        let order_by = if order.is_empty() {
+            String::new()
+        } else {
+            format!("ORDER BY {} DESC", order.join(" DESC, "))
+        };
+        let sql = format!("SELECT * FROM {} {filter} {order_by} LIMIT {n}", t.qualified_name());
+        let r = match self.inner.engine.execute(&sql, &self.query_options(n)).await {
+            Ok(r) if r.row_count > 0 => r,
+            _ => match self.inner.engine.sample_rows(&t.qualified_name(), n).await {
+                Ok(r) => r,
+                Err(_) => return Vec::new(),
+            },
         };
         let names: Vec<String> = r.schema.fields().iter().map(|f| f.name().clone()).collect();
         format::rows_json(&r)

@@ -1,0 +1,210 @@
+//! A loopback fake of the Bedrock Runtime (Converse REST-JSON, ConverseStream with AWS event-stream framing)
+//! and OpenAI chat-completions (JSON and SSE) wire protocols, for the real SDK / HTTP clients.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+/// What the fake answers to the next call.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A successful completion with this text.
+    Text(String),
+    /// An error status with the provider's error shape (`code`: AWS error type or OpenAI error code).
+    Error { status: u16, code: String, message: String },
+    /// Wait, then answer with the text (for timeouts).
+    Slow(Duration, String),
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    replies: Mutex<VecDeque<Reply>>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+pub struct FakeLlm {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+}
+
+impl FakeLlm {
+    /// Starts on 127.0.0.1 with a random port; runs until the test's runtime ends.
+    pub async fn start(replies: impl IntoIterator<Item = Reply>) -> FakeLlm {
+        let state = Arc::new(State {
+            replies: Mutex::new(replies.into_iter().collect()),
+            seen: Mutex::default(),
+        });
+        let st = state.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let st = st.clone();
+            async move { handle(st, method, uri, headers, body).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeLlm { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().unwrap().clone()
+    }
+}
+
+async fn handle(st: Arc<State>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = uri.path().to_string();
+    st.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        path: path.clone(),
+        headers,
+        body: body.clone(),
+    });
+    let reply = st.replies.lock().unwrap().pop_front();
+    let Some(mut reply) = reply else {
+        return response(500, "application/json", json!({"message": "fake: no more replies"}).to_string().into(), &[]);
+    };
+    if let Reply::Slow(d, text) = reply {
+        tokio::time::sleep(d).await;
+        reply = Reply::Text(text);
+    }
+    let bedrock = path.starts_with("/model/");
+    let stream = path.ends_with("/converse-stream") || body["stream"] == json!(true);
+    match (reply, bedrock) {
+        (Reply::Error { status, code, message }, true) => response(
+            status,
+            "application/json",
+            json!({"message": message}).to_string().into(),
+            &[("x-amzn-ErrorType", code.as_str()), ("x-amzn-RequestId", "fake-request-1")],
+        ),
+        (Reply::Error { status, code, message }, false) => response(
+            status,
+            "application/json",
+            json!({"error": {"message": message, "type": "error", "code": code}}).to_string().into(),
+            &[("x-request-id", "fake-request-2")],
+        ),
+        (Reply::Text(text), true) if stream => {
+            let mut out = Vec::new();
+            out.extend(frame("messageStart", &json!({"role": "assistant"})));
+            // Split the text into a few deltas, as a real stream does.
+            let chars: Vec<char> = text.chars().collect();
+            for chunk in chars.chunks(chars.len().div_ceil(3).max(1)) {
+                let s: String = chunk.iter().collect();
+                out.extend(frame("contentBlockDelta", &json!({"contentBlockIndex": 0, "delta": {"text": s}})));
+            }
+            out.extend(frame("contentBlockStop", &json!({"contentBlockIndex": 0})));
+            out.extend(frame("messageStop", &json!({"stopReason": "end_turn"})));
+            out.extend(frame(
+                "metadata",
+                &json!({"usage": {"inputTokens": 120, "outputTokens": 30, "totalTokens": 150}, "metrics": {"latencyMs": 5}}),
+            ));
+            response(200, "application/vnd.amazon.eventstream", out.into(), &[("x-amzn-RequestId", "fake-stream")])
+        }
+        (Reply::Text(text), true) => response(
+            200,
+            "application/json",
+            json!({
+                "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 1000, "outputTokens": 50, "totalTokens": 1050, "cacheReadInputTokens": 800, "cacheWriteInputTokens": 0},
+                "metrics": {"latencyMs": 5}
+            })
+            .to_string()
+            .into(),
+            &[("x-amzn-RequestId", "fake-request-3")],
+        ),
+        (Reply::Text(text), false) if stream => {
+            let mut out = String::new();
+            for piece in text.split_inclusive(' ') {
+                out.push_str(&format!(
+                    "data: {}\n\n",
+                    json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]})
+                ));
+            }
+            out.push_str(&format!(
+                "data: {}\n\n",
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            ));
+            out.push_str(&format!(
+                "data: {}\n\n",
+                json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 90, "completion_tokens": 20, "total_tokens": 110}})
+            ));
+            out.push_str("data: [DONE]\n\n");
+            response(200, "text/event-stream", out.into(), &[])
+        }
+        (Reply::Text(text), false) => response(
+            200,
+            "application/json",
+            json!({
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940, "prompt_tokens_details": {"cached_tokens": 100}}
+            })
+            .to_string()
+            .into(),
+            &[],
+        ),
+        (Reply::Slow(..), _) => unreachable!(),
+    }
+}
+
+fn response(status: u16, content_type: &str, body: Body, headers: &[(&str, &str)]) -> Response {
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .header("content-type", content_type);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body).unwrap()
+}
+
+/// One AWS event-stream message: prelude (total length, headers length, CRC32), string headers, JSON
+/// payload, message CRC32.
+pub fn frame(event_type: &str, payload: &Value) -> Vec<u8> {
+    let payload = payload.to_string().into_bytes();
+    let mut headers = Vec::new();
+    for (name, value) in [
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ] {
+        headers.push(name.len() as u8);
+        headers.extend(name.as_bytes());
+        headers.push(7); // string
+        headers.extend((value.len() as u16).to_be_bytes());
+        headers.extend(value.as_bytes());
+    }
+    let total = 12 + headers.len() + payload.len() + 4;
+    let mut out = Vec::with_capacity(total);
+    out.extend((total as u32).to_be_bytes());
+    out.extend((headers.len() as u32).to_be_bytes());
+    let prelude_crc = crc32fast::hash(&out);
+    out.extend(prelude_crc.to_be_bytes());
+    out.extend(headers);
+    out.extend(payload);
+    let crc = crc32fast::hash(&out);
+    out.extend(crc.to_be_bytes());
+    out
+}
