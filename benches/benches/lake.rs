@@ -1,7 +1,8 @@
 //! Demo-lake generation throughput and two typical queries on the embedded engine.
 //!
 //! `ASKLAKE_BENCH_SCALE` sets the size of the lake the queries run on (default 1.0: about 600k flow rows;
-//! 16.7 gives the 10M-flow-row lake of the target).
+//! 16.7 gives the 10M-flow-row lake of the target). `ASKLAKE_BENCH_LAKE=DIR` keeps that lake in DIR
+//! and reuses it on the next run (generating 10M flows takes minutes).
 
 use std::time::Duration;
 
@@ -47,17 +48,22 @@ fn queries(c: &mut Criterion) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(if benching() { 1.0 } else { 0.002 });
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("ASKLAKE_BENCH_LAKE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().join("lake"));
     let config = DemoConfig {
-        dir: dir.path().join("lake"),
+        dir: dir.clone(),
         scale,
         as_of: Some(as_of()),
         versions: Versions::V2,
         ..Default::default()
     };
-    let summary = generate(&config).unwrap();
-    let flows = summary
-        .manifest
+    let manifest = match asklake::lake::Manifest::read(&dir) {
+        Ok(m) => m,
+        Err(_) => generate(&config).unwrap().manifest,
+    };
+    let flows = manifest
         .tables
         .iter()
         .find(|t| t.source == asklake::schema::Source::VpcFlow)
