@@ -57,8 +57,7 @@ fn overhead(c: &mut Criterion) {
     samples.sort();
     eprintln!(
         "pipeline overhead excluding engine time: p50 {:?}, p95 {:?} (200 questions)",
-        samples[100],
-        samples[190]
+        samples[100], samples[190]
     );
 
     c.bench_function("pipeline/overhead_excluding_engine", |b| {

@@ -143,7 +143,12 @@ impl LlmError {
     }
 
     /// An error response with HTTP `status`: 429 is throttling, 5xx retryable, the rest final.
-    pub fn http(backend: &str, status: u16, code: Option<String>, message: impl Into<String>) -> Self {
+    pub fn http(
+        backend: &str,
+        status: u16,
+        code: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let kind = if status == 429 {
             LlmErrorKind::Throttled
         } else {

@@ -155,7 +155,9 @@ async fn make_llm(args: &AskArgs) -> asklake::Result<Option<Arc<dyn LlmBackend>>
         #[cfg(feature = "bedrock")]
         "bedrock" => {
             let model = args.model.as_deref().unwrap_or("sonnet");
-            Ok(Some(Arc::new(asklake::llm::bedrock::Bedrock::from_env(model).await?)))
+            Ok(Some(Arc::new(
+                asklake::llm::bedrock::Bedrock::from_env(model).await?,
+            )))
         }
         #[cfg(feature = "openai")]
         "openai" => {
@@ -166,7 +168,9 @@ async fn make_llm(args: &AskArgs) -> asklake::Result<Option<Arc<dyn LlmBackend>>
                 .base_url
                 .clone()
                 .unwrap_or_else(asklake::llm::openai::OpenAiCompatible::default_base_url);
-            Ok(Some(Arc::new(asklake::llm::openai::OpenAiCompatible::new(base, model)?)))
+            Ok(Some(Arc::new(asklake::llm::openai::OpenAiCompatible::new(
+                base, model,
+            )?)))
         }
         other => Err(Error::Config(format!(
             "unknown --llm {other:?}; use bedrock, openai or none (this build has: {})",

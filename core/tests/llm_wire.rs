@@ -32,7 +32,13 @@ fn bedrock(fake: &FakeLlm, model: &str, timeout: Duration) -> Bedrock {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(fake.url())
-        .credentials_provider(Credentials::new("AKIDFAKE", "fake-secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            "AKIDFAKE",
+            "fake-secret",
+            None,
+            None,
+            "test",
+        ))
         .retry_config(RetryConfig::disabled())
         .timeout_config(default_timeouts(timeout))
         .build();
@@ -67,18 +73,30 @@ async fn bedrock_converse_speaks_the_wire_protocol() {
     let seen = fake.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "POST");
-    assert_eq!(seen[0].path, "/model/anthropic.claude-sonnet-4-20250514-v1%3A0/converse");
+    assert_eq!(
+        seen[0].path,
+        "/model/anthropic.claude-sonnet-4-20250514-v1%3A0/converse"
+    );
     let auth = seen[0].headers["authorization"].to_str().unwrap();
-    assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDFAKE/"), "{auth}");
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDFAKE/"),
+        "{auth}"
+    );
     let body = &seen[0].body;
     assert_eq!(body["system"][0]["text"], "You write SQL.");
-    assert_eq!(body["system"][1]["cachePoint"]["type"], "default", "prompt caching for Sonnet 4");
+    assert_eq!(
+        body["system"][1]["cachePoint"]["type"], "default",
+        "prompt caching for Sonnet 4"
+    );
     assert_eq!(body["messages"][0]["role"], "user");
     assert_eq!(body["messages"][0]["content"][0]["text"], "count rows");
     assert_eq!(body["inferenceConfig"]["maxTokens"], 1024);
     // Claude 3 Haiku has no prompt caching: no cache point.
     let fake = FakeLlm::start([Reply::Text("x".into())]).await;
-    bedrock(&fake, "haiku", Duration::from_secs(5)).chat(&request()).await.unwrap();
+    bedrock(&fake, "haiku", Duration::from_secs(5))
+        .chat(&request())
+        .await
+        .unwrap();
     assert!(fake.seen()[0].body["system"].get(1).is_none());
 }
 
@@ -87,15 +105,20 @@ async fn bedrock_converse_stream_decodes_event_stream_frames() {
     let fake = FakeLlm::start([Reply::Text("The query counts rows per IP.".into())]).await;
     let llm = bedrock(&fake, "haiku", Duration::from_secs(5));
     let mut deltas = Vec::new();
-    let r = collect_stream(llm.chat_stream(&request()).await.unwrap(), |d| deltas.push(d.to_string()))
-        .await
-        .unwrap();
+    let r = collect_stream(llm.chat_stream(&request()).await.unwrap(), |d| {
+        deltas.push(d.to_string())
+    })
+    .await
+    .unwrap();
     assert_eq!(r.text, "The query counts rows per IP.");
     assert!(deltas.len() >= 2, "{deltas:?}");
     assert_eq!(r.usage.input_tokens, 120);
     assert_eq!(r.usage.output_tokens, 30);
     assert_eq!(r.stop_reason.as_deref(), Some("end_turn"));
-    assert_eq!(fake.seen()[0].path, "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream");
+    assert_eq!(
+        fake.seen()[0].path,
+        "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +129,10 @@ async fn bedrock_retries_throttling_and_keeps_error_details() {
         message: "Too many requests, please wait before trying again.".into(),
     };
     let fake = FakeLlm::start([throttle.clone(), throttle, Reply::Text("SELECT 2".into())]).await;
-    let r = bedrock(&fake, "haiku", Duration::from_secs(5)).chat(&request()).await.unwrap();
+    let r = bedrock(&fake, "haiku", Duration::from_secs(5))
+        .chat(&request())
+        .await
+        .unwrap();
     assert_eq!(r.text, "SELECT 2");
     assert_eq!(fake.seen().len(), 3);
 
@@ -116,7 +142,10 @@ async fn bedrock_retries_throttling_and_keeps_error_details() {
         message: "You don't have access to the model with the specified model ID.".into(),
     }])
     .await;
-    let e = bedrock(&fake, "opus", Duration::from_secs(5)).chat(&request()).await.unwrap_err();
+    let e = bedrock(&fake, "opus", Duration::from_secs(5))
+        .chat(&request())
+        .await
+        .unwrap_err();
     let Error::Llm(e) = e else { panic!("{e:?}") };
     assert_eq!(e.status, Some(403));
     assert_eq!(e.code.as_deref(), Some("AccessDeniedException"));
@@ -139,13 +168,26 @@ async fn bedrock_times_out() {
 
 #[tokio::test]
 async fn openai_json_and_sse() {
-    let fake = FakeLlm::start([Reply::Text("SELECT 3".into()), Reply::Text("Counts the rows per IP.".into())]).await;
+    let fake = FakeLlm::start([
+        Reply::Text("SELECT 3".into()),
+        Reply::Text("Counts the rows per IP.".into()),
+    ])
+    .await;
     let llm = openai(&fake, Duration::from_secs(5));
     let r = llm.chat(&request()).await.unwrap();
     assert_eq!(r.text, "SELECT 3");
-    assert_eq!((r.usage.input_tokens, r.usage.cache_read_tokens, r.usage.output_tokens), (800, 100, 40));
+    assert_eq!(
+        (
+            r.usage.input_tokens,
+            r.usage.cache_read_tokens,
+            r.usage.output_tokens
+        ),
+        (800, 100, 40)
+    );
     let mut deltas = 0;
-    let s = collect_stream(llm.chat_stream(&request()).await.unwrap(), |_| deltas += 1).await.unwrap();
+    let s = collect_stream(llm.chat_stream(&request()).await.unwrap(), |_| deltas += 1)
+        .await
+        .unwrap();
     assert_eq!(s.text, "Counts the rows per IP.");
     assert!(deltas >= 3);
     assert_eq!((s.usage.input_tokens, s.usage.output_tokens), (90, 20));
@@ -157,28 +199,62 @@ async fn openai_json_and_sse() {
     assert_eq!(seen[0].body["messages"][0]["role"], "system");
     assert_eq!(seen[0].body["messages"][1]["content"], "count rows");
     assert_eq!(seen[1].body["stream"], true);
-    assert!(!format!("{llm:?}").contains("sk-test-key"), "the key must not leak through Debug");
+    assert!(
+        !format!("{llm:?}").contains("sk-test-key"),
+        "the key must not leak through Debug"
+    );
 }
 
 #[tokio::test]
 async fn openai_errors_retries_and_timeouts() {
     let fake = FakeLlm::start([
-        Reply::Error { status: 429, code: "rate_limit_exceeded".into(), message: "Rate limit reached".into() },
-        Reply::Error { status: 503, code: "overloaded".into(), message: "try later".into() },
+        Reply::Error {
+            status: 429,
+            code: "rate_limit_exceeded".into(),
+            message: "Rate limit reached".into(),
+        },
+        Reply::Error {
+            status: 503,
+            code: "overloaded".into(),
+            message: "try later".into(),
+        },
         Reply::Text("SELECT 4".into()),
     ])
     .await;
-    assert_eq!(openai(&fake, Duration::from_secs(5)).chat(&request()).await.unwrap().text, "SELECT 4");
+    assert_eq!(
+        openai(&fake, Duration::from_secs(5))
+            .chat(&request())
+            .await
+            .unwrap()
+            .text,
+        "SELECT 4"
+    );
     assert_eq!(fake.seen().len(), 3);
 
-    let fake = FakeLlm::start([Reply::Error { status: 401, code: "invalid_api_key".into(), message: "Incorrect API key provided".into() }]).await;
-    let Error::Llm(e) = openai(&fake, Duration::from_secs(5)).chat(&request()).await.unwrap_err() else { panic!() };
-    assert_eq!((e.status, e.code.as_deref(), e.request_id.as_deref()), (Some(401), Some("invalid_api_key"), Some("fake-request-2")));
+    let fake = FakeLlm::start([Reply::Error {
+        status: 401,
+        code: "invalid_api_key".into(),
+        message: "Incorrect API key provided".into(),
+    }])
+    .await;
+    let Error::Llm(e) = openai(&fake, Duration::from_secs(5))
+        .chat(&request())
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (e.status, e.code.as_deref(), e.request_id.as_deref()),
+        (Some(401), Some("invalid_api_key"), Some("fake-request-2"))
+    );
     assert_eq!(fake.seen().len(), 1);
 
     let fake = FakeLlm::start([Reply::Slow(Duration::from_secs(3), "late".into())]).await;
     let llm = openai(&fake, Duration::from_millis(300)).with_retry(fast_retry(1));
-    let Error::Llm(e) = llm.chat(&request()).await.unwrap_err() else { panic!() };
+    let Error::Llm(e) = llm.chat(&request()).await.unwrap_err() else {
+        panic!()
+    };
     assert_eq!(e.kind, LlmErrorKind::Timeout);
 }
 
@@ -187,26 +263,72 @@ fn block(sql: &str) -> Reply {
 }
 
 fn good() -> String {
-    format!("SELECT src_endpoint.ip, count(*) AS calls FROM {CT2} WHERE time_dt >= current_timestamp - INTERVAL '7' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5")
+    format!(
+        "SELECT src_endpoint.ip, count(*) AS calls FROM {CT2} WHERE time_dt >= current_timestamp - INTERVAL '7' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+    )
 }
 
 /// The pipeline scenarios, each through both real backends.
 #[tokio::test]
 async fn pipeline_scenarios_over_both_wires() {
-    let throttle = Reply::Error { status: 429, code: "ThrottlingException".into(), message: "slow down".into() };
+    let throttle = Reply::Error {
+        status: 429,
+        code: "ThrottlingException".into(),
+        message: "slow down".into(),
+    };
     let scenarios: Vec<(&str, Vec<Reply>, EmptyResultPolicy, usize, bool)> = vec![
-        ("malformed then fix", vec![block(&format!("SELEC ip FROM {CT2}")), block(&good())], EmptyResultPolicy::Accept, 2, true),
-        ("guard then fix", vec![block(&format!("DROP TABLE {CT2}")), block(&good())], EmptyResultPolicy::Accept, 2, true),
-        ("engine error then fix", vec![block(&format!("SELECT src_endpoint.ip FROM {CT2} WHERE time_dt > 'x'")), block(&good())], EmptyResultPolicy::Accept, 2, true),
+        (
+            "malformed then fix",
+            vec![block(&format!("SELEC ip FROM {CT2}")), block(&good())],
+            EmptyResultPolicy::Accept,
+            2,
+            true,
+        ),
+        (
+            "guard then fix",
+            vec![block(&format!("DROP TABLE {CT2}")), block(&good())],
+            EmptyResultPolicy::Accept,
+            2,
+            true,
+        ),
+        (
+            "engine error then fix",
+            vec![
+                block(&format!(
+                    "SELECT src_endpoint.ip FROM {CT2} WHERE time_dt > 'x'"
+                )),
+                block(&good()),
+            ],
+            EmptyResultPolicy::Accept,
+            2,
+            true,
+        ),
         (
             "empty then fix",
-            vec![block(&format!("SELECT time_dt FROM {CT2} WHERE api.operation = 'consolelogin'")), block(&good())],
+            vec![
+                block(&format!(
+                    "SELECT time_dt FROM {CT2} WHERE api.operation = 'consolelogin'"
+                )),
+                block(&good()),
+            ],
             EmptyResultPolicy::RetryOnce,
             2,
             true,
         ),
-        ("throttled then success", vec![throttle, block(&good())], EmptyResultPolicy::Accept, 1, true),
-        ("refusal", vec![Reply::Text("CANNOT_ANSWER: not in the logs".into())], EmptyResultPolicy::Accept, 1, false),
+        (
+            "throttled then success",
+            vec![throttle, block(&good())],
+            EmptyResultPolicy::Accept,
+            1,
+            true,
+        ),
+        (
+            "refusal",
+            vec![Reply::Text("CANNOT_ANSWER: not in the logs".into())],
+            EmptyResultPolicy::Accept,
+            1,
+            false,
+        ),
     ];
     for (name, replies, policy, attempts, rows) in scenarios {
         for wire in ["bedrock", "openai"] {
@@ -223,10 +345,22 @@ async fn pipeline_scenarios_over_both_wires() {
                 .build();
             let a = t.run("top IPs by API calls last week", &[]).await.unwrap();
             assert!(a.error.is_none(), "{name} over {wire}: {:?}", a.error);
-            assert_eq!(a.attempts.len(), attempts, "{name} over {wire}: {:?}", a.attempts);
-            assert_eq!(a.result.as_ref().is_some_and(|r| r.row_count > 0), rows, "{name} over {wire}");
+            assert_eq!(
+                a.attempts.len(),
+                attempts,
+                "{name} over {wire}: {:?}",
+                a.attempts
+            );
+            assert_eq!(
+                a.result.as_ref().is_some_and(|r| r.row_count > 0),
+                rows,
+                "{name} over {wire}"
+            );
             if wire == "bedrock" && rows {
-                assert!(a.cost_usd.unwrap() > 0.0, "Claude 3 Haiku has catalog prices");
+                assert!(
+                    a.cost_usd.unwrap() > 0.0,
+                    "Claude 3 Haiku has catalog prices"
+                );
             }
         }
     }
@@ -235,18 +369,39 @@ async fn pipeline_scenarios_over_both_wires() {
 #[tokio::test]
 async fn pipeline_reports_timeouts() {
     let fake = FakeLlm::start([Reply::Slow(Duration::from_secs(3), "late".into())]).await;
-    let llm = Arc::new(bedrock(&fake, "haiku", Duration::from_millis(300)).with_retry(fast_retry(1)));
-    let t = Text2Sql::builder(Arc::new(engine())).llm(llm).explain(false).build();
+    let llm =
+        Arc::new(bedrock(&fake, "haiku", Duration::from_millis(300)).with_retry(fast_retry(1)));
+    let t = Text2Sql::builder(Arc::new(engine()))
+        .llm(llm)
+        .explain(false)
+        .build();
     let e = t.ask("API calls last week").await.unwrap_err();
-    assert!(matches!(&e, Error::Llm(l) if l.kind == LlmErrorKind::Timeout), "{e}");
+    assert!(
+        matches!(&e, Error::Llm(l) if l.kind == LlmErrorKind::Timeout),
+        "{e}"
+    );
 }
 
 /// The CLI with the standard AWS environment: credentials, region and `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
 #[tokio::test]
 async fn cli_ask_uses_the_aws_environment_and_prints_json() {
-    let fake = FakeLlm::start([block(&good()), Reply::Text("It lists the top five caller IPs.".into())]).await;
+    let fake = FakeLlm::start([
+        block(&good()),
+        Reply::Text("It lists the top five caller IPs.".into()),
+    ])
+    .await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
-        .args(["--lake", lake_dir().to_str().unwrap(), "ask", "Which source IPs made the most API calls last week?", "--llm", "bedrock", "--model", "haiku", "--json"])
+        .args([
+            "--lake",
+            lake_dir().to_str().unwrap(),
+            "ask",
+            "Which source IPs made the most API calls last week?",
+            "--llm",
+            "bedrock",
+            "--model",
+            "haiku",
+            "--json",
+        ])
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url())
         .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
         .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
@@ -259,16 +414,37 @@ async fn cli_ask_uses_the_aws_environment_and_prints_json() {
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for key in ["question", "sql", "columns", "rows", "row_count", "attempts", "explanation", "source", "model", "usage", "timings_ms"] {
+    for key in [
+        "question",
+        "sql",
+        "columns",
+        "rows",
+        "row_count",
+        "attempts",
+        "explanation",
+        "source",
+        "model",
+        "usage",
+        "timings_ms",
+    ] {
         assert!(j.get(key).is_some(), "missing {key}: {j}");
     }
     assert_eq!(j["row_count"], 5);
     assert_eq!(j["model"], "anthropic.claude-3-haiku-20240307-v1:0");
     assert_eq!(j["explanation"], "It lists the top five caller IPs.");
     assert!(j["usage"]["cost_usd"].as_f64().unwrap() > 0.0);
-    assert!(fake.seen()[0].headers["authorization"].to_str().unwrap().contains("AKIDCLI"));
+    assert!(
+        fake.seen()[0].headers["authorization"]
+            .to_str()
+            .unwrap()
+            .contains("AKIDCLI")
+    );
     assert!(!stdout.contains("cli-secret"));
 }
 
@@ -276,18 +452,37 @@ async fn cli_ask_uses_the_aws_environment_and_prints_json() {
 async fn cli_ask_over_an_openai_compatible_server() {
     let fake = FakeLlm::start([block(&good()), Reply::Text("Top five caller IPs.".into())]).await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
-        .args(["--lake", lake_dir().to_str().unwrap(), "ask", "지난주 API 호출이 가장 많은 IP는?", "--llm", "openai", "--model", "qwen2.5", "--base-url", &format!("{}/v1", fake.url())])
+        .args([
+            "--lake",
+            lake_dir().to_str().unwrap(),
+            "ask",
+            "지난주 API 호출이 가장 많은 IP는?",
+            "--llm",
+            "openai",
+            "--model",
+            "qwen2.5",
+            "--base-url",
+            &format!("{}/v1", fake.url()),
+        ])
         .env("OPENAI_API_KEY", "sk-cli")
         .output()
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("LIMIT 5"), "{stdout}");
     assert!(stdout.contains("Top five caller IPs."), "{stdout}");
     assert!(stdout.contains("(5 rows; 1 attempt"), "{stdout}");
     assert_eq!(fake.seen()[0].headers["authorization"], "Bearer sk-cli");
-    assert_eq!(fake.seen()[1].body["stream"], true, "the explanation streams");
+    assert_eq!(
+        fake.seen()[1].body["stream"],
+        true,
+        "the explanation streams"
+    );
 }
 
 #[tokio::test]
@@ -300,5 +495,8 @@ async fn cli_ask_without_an_llm_says_how_to_configure_one() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--llm bedrock") && err.contains("--llm openai"), "{err}");
+    assert!(
+        err.contains("--llm bedrock") && err.contains("--llm openai"),
+        "{err}"
+    );
 }

@@ -24,7 +24,7 @@ fn sql(s: &str) -> String {
 
 fn top_ips() -> String {
     format!(
-        "SELECT src_endpoint.ip, count(*) AS calls FROM \"amazon_security_lake_glue_db_us_east_1\".\"amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0\" WHERE time_dt >= current_timestamp - INTERVAL '7' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+        "SELECT src_endpoint.ip, count(*) AS calls FROM {CT2} WHERE time_dt >= current_timestamp - INTERVAL '7' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
     )
 }
 
@@ -38,13 +38,25 @@ const PRICES: Pricing = Pricing {
 
 #[tokio::test]
 async fn answers_on_the_first_try_and_explains() {
-    let llm = Arc::new(Scripted::new([sql(&top_ips()), "The query counts API calls per source IP.".into()]).with_pricing(PRICES));
-    let a = t2s(llm.clone()).ask("Which source IPs made the most API calls last week?").await.unwrap();
+    let llm = Arc::new(
+        Scripted::new([
+            sql(&top_ips()),
+            "The query counts API calls per source IP.".into(),
+        ])
+        .with_pricing(PRICES),
+    );
+    let a = t2s(llm.clone())
+        .ask("Which source IPs made the most API calls last week?")
+        .await
+        .unwrap();
     assert_eq!(a.attempts.len(), 1);
     let r = a.result.as_ref().unwrap();
     assert_eq!(r.row_count, 5);
     assert!(a.sql.as_ref().unwrap().contains("LIMIT 5"));
-    assert_eq!(a.explanation.as_deref(), Some("The query counts API calls per source IP."));
+    assert_eq!(
+        a.explanation.as_deref(),
+        Some("The query counts API calls per source IP.")
+    );
     assert!(a.usage.input_tokens > 0 && a.usage.output_tokens > 0);
     assert!(a.cost_usd.unwrap() > 0.0);
     assert_eq!(a.tables.len(), 1, "{:?}", a.tables);
@@ -54,14 +66,32 @@ async fn answers_on_the_first_try_and_explains() {
     let system = &reqs[0].system;
     assert!(system.contains("cloud_trail_mgmt_2_0"));
     assert!(!system.contains("vpc_flow_2_0"));
-    assert!(system.contains("- api.operation: '"), "no enumerated values");
+    assert!(
+        system.contains("- api.operation: '"),
+        "no enumerated values"
+    );
     assert!(system.contains("Sample rows"));
     assert!(reqs[0].cache_system);
-    assert_eq!(reqs[0].messages.last().unwrap().content, "Which source IPs made the most API calls last week?");
+    assert_eq!(
+        reqs[0].messages.last().unwrap().content,
+        "Which source IPs made the most API calls last week?"
+    );
     // The explanation call sees the SQL and the rows.
     assert!(reqs[1].messages[0].content.contains("calls"));
     let j = a.to_json();
-    for key in ["question", "sql", "columns", "rows", "row_count", "attempts", "explanation", "source", "model", "usage", "timings_ms"] {
+    for key in [
+        "question",
+        "sql",
+        "columns",
+        "rows",
+        "row_count",
+        "attempts",
+        "explanation",
+        "source",
+        "model",
+        "usage",
+        "timings_ms",
+    ] {
         assert!(j.get(key).is_some(), "missing {key}");
     }
     assert_eq!(j["source"], "llm");
@@ -81,13 +111,20 @@ async fn repaired(first: &str, expect_in_feedback: &str) {
     assert_eq!(a.result.unwrap().row_count, 5);
     let reqs = llm.requests();
     let feedback = &reqs[1].messages.last().unwrap().content;
-    assert!(feedback.contains(expect_in_feedback), "feedback lacks {expect_in_feedback:?}:\n{feedback}");
+    assert!(
+        feedback.contains(expect_in_feedback),
+        "feedback lacks {expect_in_feedback:?}:\n{feedback}"
+    );
     assert!(feedback.contains(first.split_whitespace().next().unwrap()));
 }
 
 #[tokio::test]
 async fn repairs_malformed_sql() {
-    repaired(&format!("SELECT src_endpoint.ip,, count(*) FROM {CT2}"), "does not parse").await;
+    repaired(
+        &format!("SELECT src_endpoint.ip,, count(*) FROM {CT2}"),
+        "does not parse",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -97,19 +134,30 @@ async fn repairs_guard_rejections() {
 
 #[tokio::test]
 async fn repairs_unknown_columns_before_running() {
-    repaired(&format!("SELECT sourceIPAddress, count(*) FROM {CT2} GROUP BY 1"), "does not exist").await;
+    repaired(
+        &format!("SELECT sourceIPAddress, count(*) FROM {CT2} GROUP BY 1"),
+        "does not exist",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn repairs_engine_errors() {
-    repaired(&format!("SELECT src_endpoint.ip FROM {CT2} WHERE time_dt > 'yesterday'"), "Conversion Error").await;
+    repaired(
+        &format!("SELECT src_endpoint.ip FROM {CT2} WHERE time_dt > 'yesterday'"),
+        "Conversion Error",
+    )
+    .await;
 }
 
 fn empty_query() -> String {
     format!("SELECT time_dt FROM {CT2} WHERE api.operation = 'consolelogin'")
 }
 
-async fn empty_with(policy: EmptyResultPolicy, responses: Vec<String>) -> (asklake::pipeline::Answer, Vec<asklake::llm::ChatRequest>) {
+async fn empty_with(
+    policy: EmptyResultPolicy,
+    responses: Vec<String>,
+) -> (asklake::pipeline::Answer, Vec<asklake::llm::ChatRequest>) {
     let llm = Arc::new(Scripted::new(responses));
     let t = Text2Sql::builder(Arc::new(engine()))
         .llm(llm.clone() as Arc<dyn LlmBackend>)
@@ -124,31 +172,67 @@ async fn empty_with(policy: EmptyResultPolicy, responses: Vec<String>) -> (askla
 async fn empty_results_follow_the_policy() {
     let fixed = format!("SELECT time_dt FROM {CT2} WHERE api.operation = 'ConsoleLogin'");
     let (a, reqs) = empty_with(EmptyResultPolicy::Accept, vec![sql(&empty_query())]).await;
-    assert_eq!((a.attempts.len(), a.result.unwrap().row_count, reqs.len()), (1, 0, 1));
+    assert_eq!(
+        (a.attempts.len(), a.result.unwrap().row_count, reqs.len()),
+        (1, 0, 1)
+    );
 
-    let (a, reqs) = empty_with(EmptyResultPolicy::RetryOnce, vec![sql(&empty_query()), sql(&fixed)]).await;
+    let (a, reqs) = empty_with(
+        EmptyResultPolicy::RetryOnce,
+        vec![sql(&empty_query()), sql(&fixed)],
+    )
+    .await;
     assert_eq!(a.attempts.len(), 2);
     assert!(a.result.unwrap().row_count > 0);
-    assert!(reqs[1].messages.last().unwrap().content.contains("returned no rows"));
+    assert!(
+        reqs[1]
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .contains("returned no rows")
+    );
 
     // retry_once: a second empty result is accepted as the answer.
-    let (a, reqs) = empty_with(EmptyResultPolicy::RetryOnce, vec![sql(&empty_query()), sql(&format!("{} AND 1 = 1", empty_query()))]).await;
-    assert_eq!((a.attempts.len(), a.result.unwrap().row_count, reqs.len()), (2, 0, 2));
+    let (a, reqs) = empty_with(
+        EmptyResultPolicy::RetryOnce,
+        vec![
+            sql(&empty_query()),
+            sql(&format!("{} AND 1 = 1", empty_query())),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (a.attempts.len(), a.result.unwrap().row_count, reqs.len()),
+        (2, 0, 2)
+    );
 
     // regenerate: keeps going until attempts run out, then the empty result stands.
     let (a, reqs) = empty_with(
         EmptyResultPolicy::Regenerate,
-        vec![sql(&empty_query()), sql(&format!("{} AND 1 = 1", empty_query())), sql(&format!("{} AND 2 = 2", empty_query()))],
+        vec![
+            sql(&empty_query()),
+            sql(&format!("{} AND 1 = 1", empty_query())),
+            sql(&format!("{} AND 2 = 2", empty_query())),
+        ],
     )
     .await;
-    assert_eq!((a.attempts.len(), a.result.unwrap().row_count, reqs.len()), (3, 0, 3));
+    assert_eq!(
+        (a.attempts.len(), a.result.unwrap().row_count, reqs.len()),
+        (3, 0, 3)
+    );
 }
 
 #[tokio::test]
 async fn refusals_are_typed_not_sql() {
-    let llm = Arc::new(Scripted::new(["CANNOT_ANSWER: the lake holds security logs, not weather."]));
+    let llm = Arc::new(Scripted::new([
+        "CANNOT_ANSWER: the lake holds security logs, not weather.",
+    ]));
     let a = t2s(llm).ask("What's the weather in Seoul?").await.unwrap();
-    assert_eq!(a.refusal.as_deref(), Some("the lake holds security logs, not weather."));
+    assert_eq!(
+        a.refusal.as_deref(),
+        Some("the lake holds security logs, not weather.")
+    );
     assert!(a.sql.is_none() && a.result.is_none() && a.explanation.is_none());
 }
 
@@ -156,7 +240,10 @@ async fn refusals_are_typed_not_sql() {
 async fn exhausted_attempts_report_the_last_error() {
     let bad = sql(&format!("SELECT nope FROM {CT2}"));
     let llm = Arc::new(Scripted::new([bad.clone(), bad.clone(), bad]));
-    let e = t2s(llm.clone()).ask("anything about API calls").await.unwrap_err();
+    let e = t2s(llm.clone())
+        .ask("anything about API calls")
+        .await
+        .unwrap_err();
     match e {
         Error::Unresolved { attempts, last } => {
             assert_eq!(attempts, 3);
@@ -169,12 +256,14 @@ async fn exhausted_attempts_report_the_last_error() {
 
 #[tokio::test]
 async fn llm_failures_stop_the_loop_with_their_error() {
-    let llm = Arc::new(Scripted::from_results([Err(Error::Llm(asklake::error::LlmError::http(
-        "scripted",
-        403,
-        Some("AccessDeniedException".into()),
-        "no model access",
-    )))]));
+    let llm = Arc::new(Scripted::from_results([Err(Error::Llm(
+        asklake::error::LlmError::http(
+            "scripted",
+            403,
+            Some("AccessDeniedException".into()),
+            "no model access",
+        ),
+    ))]));
     let e = t2s(llm).ask("API calls").await.unwrap_err();
     assert!(e.to_string().contains("AccessDeniedException"), "{e}");
 }
@@ -189,23 +278,33 @@ async fn bad_questions_are_refused_before_any_call() {
     assert!(llm.requests().is_empty());
     let no_llm = Text2Sql::builder(Arc::new(engine())).build();
     let e = no_llm.ask("API calls").await.unwrap_err().to_string();
-    assert!(e.contains("--llm bedrock") && e.contains("OPENAI_API_KEY"), "{e}");
+    assert!(
+        e.contains("--llm bedrock") && e.contains("OPENAI_API_KEY"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn sessions_carry_follow_ups_and_persist() {
-    let second = format!("SELECT src_endpoint.ip, count(*) AS calls FROM {CT2} WHERE time_dt >= current_timestamp - INTERVAL '1' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5");
+    let second = format!(
+        "SELECT src_endpoint.ip, count(*) AS calls FROM {CT2} WHERE time_dt >= current_timestamp - INTERVAL '1' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+    );
     let llm = Arc::new(Scripted::new([sql(&top_ips()), sql(&second)]));
     let t = Text2Sql::builder(Arc::new(engine()))
         .llm(llm.clone() as Arc<dyn LlmBackend>)
         .explain(false)
         .build();
     let mut s = t.session();
-    s.ask("Which source IPs made the most API calls last week?").await.unwrap();
+    s.ask("Which source IPs made the most API calls last week?")
+        .await
+        .unwrap();
     s.ask("now only yesterday").await.unwrap();
     let reqs = llm.requests();
     let msgs = &reqs[1].messages;
-    assert_eq!(msgs[msgs.len() - 3].content, "Which source IPs made the most API calls last week?");
+    assert_eq!(
+        msgs[msgs.len() - 3].content,
+        "Which source IPs made the most API calls last week?"
+    );
     assert!(msgs[msgs.len() - 2].content.contains("INTERVAL '7' DAY"));
     assert_eq!(msgs[msgs.len() - 1].content, "now only yesterday");
 
@@ -221,7 +320,10 @@ async fn sessions_carry_follow_ups_and_persist() {
 async fn audit_log_gets_one_line_per_question() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
-    let llm = Arc::new(Scripted::new([sql(&top_ips()), "CANNOT_ANSWER: not about logs".into()]));
+    let llm = Arc::new(Scripted::new([
+        sql(&top_ips()),
+        "CANNOT_ANSWER: not about logs".into(),
+    ]));
     let t = Text2Sql::builder(Arc::new(engine()))
         .llm(llm as Arc<dyn LlmBackend>)
         .explain(false)
@@ -230,7 +332,10 @@ async fn audit_log_gets_one_line_per_question() {
     t.ask("top IPs last week").await.unwrap();
     t.ask("tell me a joke").await.unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["rows"], 5);
     assert_eq!(lines[0]["engine"], "duckdb");

@@ -184,7 +184,11 @@ where
             let status = se.raw().status_code();
             let throttled = matches!(
                 code.as_deref(),
-                Some("ThrottlingException" | "TooManyRequestsException" | "ServiceUnavailableException")
+                Some(
+                    "ThrottlingException"
+                        | "TooManyRequestsException"
+                        | "ServiceUnavailableException"
+                )
             );
             let mut err = LlmError::http(NAME, status, code.clone(), message);
             if throttled {
@@ -235,7 +239,11 @@ where
     );
     let mut err = LlmError::new(
         NAME,
-        if throttled { LlmErrorKind::Throttled } else { LlmErrorKind::Api },
+        if throttled {
+            LlmErrorKind::Throttled
+        } else {
+            LlmErrorKind::Api
+        },
         message,
     );
     err.code = code;
@@ -263,7 +271,6 @@ impl HttpStatus for aws_sdk_bedrockruntime::config::http::HttpResponse {
         self.status().as_u16()
     }
 }
-
 
 #[async_trait]
 impl LlmBackend for Bedrock {

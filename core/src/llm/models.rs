@@ -86,10 +86,7 @@ pub fn resolve(name: &str) -> Result<(String, Option<&'static ModelInfo>)> {
         return Err(Error::Config("empty model name".into()));
     }
     let lower = name.to_ascii_lowercase();
-    if let Some(m) = all()
-        .iter()
-        .find(|m| m.aliases.iter().any(|a| *a == lower))
-    {
+    if let Some(m) = all().iter().find(|m| m.aliases.contains(&lower)) {
         return Ok((m.id.clone(), Some(m)));
     }
     let base = ["us.", "eu.", "apac.", "global.", "us-gov."]

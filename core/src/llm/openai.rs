@@ -48,7 +48,9 @@ impl OpenAiCompatible {
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<Self> {
         let model = model.into();
         if model.trim().is_empty() {
-            return Err(Error::Config("the OpenAI-compatible backend needs a model name".into()));
+            return Err(Error::Config(
+                "the OpenAI-compatible backend needs a model name".into(),
+            ));
         }
         let base_url = base_url.into().trim_end_matches('/').to_string();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
@@ -284,7 +286,10 @@ impl SseState {
                     return Some(Err(Error::Llm(LlmError::new(
                         NAME,
                         LlmErrorKind::Api,
-                        v["error"]["message"].as_str().unwrap_or("stream error").to_string(),
+                        v["error"]["message"]
+                            .as_str()
+                            .unwrap_or("stream error")
+                            .to_string(),
                     ))));
                 }
                 if let Ok(u) = serde_json::from_value::<WireUsage>(v["usage"].clone()) {

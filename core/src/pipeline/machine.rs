@@ -68,13 +68,42 @@ pub struct Attempt {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum TraceStep {
-    Prompt { attempt: usize, prompt: String },
-    Response { attempt: usize, text: String, usage: Usage, latency_ms: u64 },
-    Extracted { attempt: usize, sql: String },
-    Refusal { attempt: usize, reason: String },
-    Rejected { attempt: usize, stage: &'static str, error: String },
-    Executed { attempt: usize, sql: String, rows: usize, truncated: bool, latency_ms: u64 },
-    EngineError { attempt: usize, sql: String, error: String, latency_ms: u64 },
+    Prompt {
+        attempt: usize,
+        prompt: String,
+    },
+    Response {
+        attempt: usize,
+        text: String,
+        usage: Usage,
+        latency_ms: u64,
+    },
+    Extracted {
+        attempt: usize,
+        sql: String,
+    },
+    Refusal {
+        attempt: usize,
+        reason: String,
+    },
+    Rejected {
+        attempt: usize,
+        stage: &'static str,
+        error: String,
+    },
+    Executed {
+        attempt: usize,
+        sql: String,
+        rows: usize,
+        truncated: bool,
+        latency_ms: u64,
+    },
+    EngineError {
+        attempt: usize,
+        sql: String,
+        error: String,
+        latency_ms: u64,
+    },
 }
 
 /// How the loop ended.
@@ -185,12 +214,17 @@ impl Machine {
                 last: error,
             }));
         }
-        self.turns.push(Message::user(prompt::repair(sql.as_deref(), &error)));
+        self.turns
+            .push(Message::user(prompt::repair(sql.as_deref(), &error)));
         self.generate()
     }
 
     /// The LLM answered (or failed: LLM errors are not repairable and end the loop).
-    pub fn on_response(&mut self, response: Result<ChatResponse, Error>, latency: Duration) -> Step {
+    pub fn on_response(
+        &mut self,
+        response: Result<ChatResponse, Error>,
+        latency: Duration,
+    ) -> Step {
         self.llm_time += latency;
         let response = match response {
             Ok(r) => r,
@@ -340,5 +374,8 @@ impl Machine {
 }
 
 fn normalize(sql: &str) -> String {
-    sql.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    sql.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }

@@ -138,7 +138,12 @@ impl Answer {
         let (columns, rows, row_count, truncated) = match &self.result {
             Some(r) => {
                 let j = format::to_json(r);
-                (j["columns"].clone(), j["rows"].clone(), r.row_count, r.truncated)
+                (
+                    j["columns"].clone(),
+                    j["rows"].clone(),
+                    r.row_count,
+                    r.truncated,
+                )
             }
             None => (json!([]), json!([]), 0, false),
         };
@@ -201,7 +206,10 @@ impl std::fmt::Debug for Text2Sql {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Text2Sql")
             .field("engine", &self.inner.engine.name())
-            .field("llm", &self.inner.llm.as_ref().map(|l| l.model().to_string()))
+            .field(
+                "llm",
+                &self.inner.llm.as_ref().map(|l| l.model().to_string()),
+            )
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
     }
@@ -337,9 +345,12 @@ impl Text2Sql {
             return Vec::new();
         }
         let filter = match t.security_lake.as_ref().map(|sl| sl.version) {
-            Some(SourceVersion::V2) => "WHERE time_dt >= current_timestamp - INTERVAL '30' DAY".to_string(),
+            Some(SourceVersion::V2) => {
+                "WHERE time_dt >= current_timestamp - INTERVAL '30' DAY".to_string()
+            }
             Some(SourceVersion::V1) => {
-                "WHERE eventday >= date_format(current_date - INTERVAL '30' DAY, '%Y%m%d')".to_string()
+                "WHERE eventday >= date_format(current_date - INTERVAL '30' DAY, '%Y%m%d')"
+                    .to_string()
             }
             None => String::new(),
         };
@@ -354,15 +365,24 @@ impl Text2Sql {
             .collect();
         let sql = parts.join(" UNION ALL ");
         // Values only sharpen the prompt: an engine that cannot count them leaves them out.
-        let Ok(result) = self.inner.engine.execute(&sql, &self.query_options(5000)).await else {
+        let Ok(result) = self
+            .inner
+            .engine
+            .execute(&sql, &self.query_options(5000))
+            .await
+        else {
             return Vec::new();
         };
         let mut by_path: HashMap<String, Vec<(String, u64)>> = HashMap::new();
         for row in format::rows_json(&result) {
-            let (Some(k), Some(v), Some(n)) = (row[0].as_str(), row[1].as_str(), row[2].as_u64()) else {
+            let (Some(k), Some(v), Some(n)) = (row[0].as_str(), row[1].as_str(), row[2].as_u64())
+            else {
                 continue;
             };
-            by_path.entry(k.to_string()).or_default().push((v.to_string(), n));
+            by_path
+                .entry(k.to_string())
+                .or_default()
+                .push((v.to_string(), n));
         }
         let mut out = Vec::new();
         for p in paths {
@@ -390,7 +410,9 @@ impl Text2Sql {
         let mut order: Vec<&str> = Vec::new();
         let filter = match t.security_lake.as_ref().map(|sl| sl.version) {
             Some(SourceVersion::V2) => "WHERE time_dt >= current_timestamp - INTERVAL '1' DAY",
-            Some(SourceVersion::V1) => "WHERE eventday >= date_format(current_date - INTERVAL '1' DAY, '%Y%m%d')",
+            Some(SourceVersion::V1) => {
+                "WHERE eventday >= date_format(current_date - INTERVAL '1' DAY, '%Y%m%d')"
+            }
             None => "",
         };
         for c in ["time", "metadata.uid"] {
@@ -403,8 +425,16 @@ impl Text2Sql {
         } else {
             format!("ORDER BY {} DESC", order.join(" DESC, "))
         };
-        let sql = format!("SELECT * FROM {} {filter} {order_by} LIMIT {n}", t.qualified_name());
-        let r = match self.inner.engine.execute(&sql, &self.query_options(n)).await {
+        let sql = format!(
+            "SELECT * FROM {} {filter} {order_by} LIMIT {n}",
+            t.qualified_name()
+        );
+        let r = match self
+            .inner
+            .engine
+            .execute(&sql, &self.query_options(n))
+            .await
+        {
             Ok(r) if r.row_count > 0 => r,
             _ => match self.inner.engine.sample_rows(&t.qualified_name(), n).await {
                 Ok(r) => r,
@@ -440,22 +470,36 @@ impl Text2Sql {
             Some(r) if o.examples > 0 => r.retrieve(question, o.examples).await?,
             _ => Vec::new(),
         };
-        let mut extra: Vec<String> = examples.iter().flat_map(|e| e.example.tables.clone()).collect();
+        let mut extra: Vec<String> = examples
+            .iter()
+            .flat_map(|e| e.example.tables.clone())
+            .collect();
         extra.extend(history.iter().flat_map(|t| t.tables.clone()));
-        let tables = context::select_tables(&catalog, &self.inner.glossary, question, &extra, o.max_tables);
+        let tables = context::select_tables(
+            &catalog,
+            &self.inner.glossary,
+            question,
+            &extra,
+            o.max_tables,
+        );
         let mut sections = Vec::new();
         for t in &tables {
             sections.push(self.section(t).await);
         }
-        let sources: Vec<_> = tables.iter().filter_map(|t| t.security_lake.as_ref().map(|s| s.source)).collect();
+        let sources: Vec<_> = tables
+            .iter()
+            .filter_map(|t| t.security_lake.as_ref().map(|s| s.source))
+            .collect();
         let terms = self.inner.glossary.terms_for(&sources);
         let system = prompt::SystemPrompt {
             max_rows: o.max_rows,
             tables: &sections,
             terms: &terms,
-            has_v1: tables
-                .iter()
-                .any(|t| t.security_lake.as_ref().is_some_and(|s| s.version == SourceVersion::V1)),
+            has_v1: tables.iter().any(|t| {
+                t.security_lake
+                    .as_ref()
+                    .is_some_and(|s| s.version == SourceVersion::V1)
+            }),
         }
         .render();
         let mut messages = prompt::example_turns(&examples);
@@ -494,7 +538,9 @@ impl Text2Sql {
                 self.inner.options.max_question_chars
             )));
         }
-        Ok(q.chars().filter(|c| !c.is_control() || *c == '\n').collect())
+        Ok(q.chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .collect())
     }
 
     fn require_llm(&self) -> Result<&Arc<dyn LlmBackend>> {
@@ -569,7 +615,11 @@ impl Text2Sql {
                 }
                 Step::Execute(sql) => {
                     let t = Instant::now();
-                    let r = self.inner.engine.execute(&sql, &self.query_options(o.max_rows)).await;
+                    let r = self
+                        .inner
+                        .engine
+                        .execute(&sql, &self.query_options(o.max_rows))
+                        .await;
                     m.on_executed(r, t.elapsed())
                 }
                 Step::Finish => break,
@@ -604,7 +654,11 @@ impl Text2Sql {
             }
             Some(Outcome::Refused(r)) => answer.refusal = Some(r),
             Some(Outcome::Failed(e)) => answer.error = Some(e),
-            None => answer.error = Some(Error::Internal("the pipeline stopped without an outcome".into())),
+            None => {
+                answer.error = Some(Error::Internal(
+                    "the pipeline stopped without an outcome".into(),
+                ))
+            }
         }
         if o.explain && answer.result.is_some() {
             let t = Instant::now();
@@ -628,9 +682,16 @@ impl Text2Sql {
 
     fn explanation_request(&self, answer: &Answer) -> Result<ChatRequest> {
         let (Some(sql), Some(result)) = (&answer.sql, &answer.result) else {
-            return Err(Error::Config("this answer has no query result to explain".into()));
+            return Err(Error::Config(
+                "this answer has no query result to explain".into(),
+            ));
         };
-        let names: Vec<String> = result.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<String> = result
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let mut table = names.join(" | ");
         for row in format::rows_text(result).into_iter().take(30) {
             table.push('\n');
@@ -644,8 +705,13 @@ impl Text2Sql {
         if result.row_count > 30 {
             table.push_str(&format!("\n… {} more rows", result.row_count - 30));
         }
-        let (system, user) =
-            prompt::explanation(&answer.question, sql, &table, result.row_count, result.truncated);
+        let (system, user) = prompt::explanation(
+            &answer.question,
+            sql,
+            &table,
+            result.row_count,
+            result.truncated,
+        );
         let mut req = ChatRequest::new(system, vec![Message::user(user)]);
         req.max_tokens = 700;
         req.temperature = Some(0.2);
@@ -719,8 +785,15 @@ impl Session {
         Ok(a)
     }
 
-    pub async fn run_streaming(&mut self, question: &str, on_delta: &mut (dyn FnMut(&str) + Send)) -> Result<Answer> {
-        let a = self.t2s.run_streaming(question, &self.history, on_delta).await?;
+    pub async fn run_streaming(
+        &mut self,
+        question: &str,
+        on_delta: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Answer> {
+        let a = self
+            .t2s
+            .run_streaming(question, &self.history, on_delta)
+            .await?;
         self.record(&a);
         Ok(a)
     }
@@ -743,9 +816,11 @@ impl Session {
     /// Restores a session saved by [`Session::save`]; a missing file starts a new one.
     pub fn load(t2s: &Text2Sql, path: &Path) -> Result<Session> {
         let history = match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str::<SessionFile>(&text)
-                .map_err(|e| Error::Config(format!("session file {}: {e}", path.display())))?
-                .history,
+            Ok(text) => {
+                serde_json::from_str::<SessionFile>(&text)
+                    .map_err(|e| Error::Config(format!("session file {}: {e}", path.display())))?
+                    .history
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io(path, e)),
         };

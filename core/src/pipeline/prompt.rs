@@ -135,7 +135,13 @@ pub fn empty_hint(sql: &str) -> String {
 }
 
 /// The explanation call: what the query does and what the result shows.
-pub fn explanation(question: &str, sql: &str, result_table: &str, row_count: usize, truncated: bool) -> (String, String) {
+pub fn explanation(
+    question: &str,
+    sql: &str,
+    result_table: &str,
+    row_count: usize,
+    truncated: bool,
+) -> (String, String) {
     let system = "You explain Amazon Security Lake query results to security analysts. In a few short \
                   paragraphs: what the query does (tables, filters, time window), what the result shows \
                   (key numbers and notable rows), and caveats (row limit, empty result, time zone UTC). Answer in \
@@ -148,7 +154,11 @@ pub fn explanation(question: &str, sql: &str, result_table: &str, row_count: usi
         sql_block(sql),
         row_count,
         if row_count == 1 { "" } else { "s" },
-        if truncated { ", truncated at the row limit" } else { "" },
+        if truncated {
+            ", truncated at the row limit"
+        } else {
+            ""
+        },
         result_table
     );
     (system, user)

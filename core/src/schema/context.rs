@@ -48,7 +48,10 @@ impl Glossary {
         self.terms
             .iter()
             .filter(|t| {
-                t.sources.is_empty() || t.sources.iter().any(|s| sources.iter().any(|x| x.as_str() == s))
+                t.sources.is_empty()
+                    || t.sources
+                        .iter()
+                        .any(|s| sources.iter().any(|x| x.as_str() == s))
             })
             .collect()
     }
@@ -103,7 +106,10 @@ pub fn select_tables<'c>(
         }
     }
     for t in &glossary.terms {
-        if std::iter::once(&t.term).chain(&t.aliases).any(|w| mentions(&q, w)) {
+        if std::iter::once(&t.term)
+            .chain(&t.aliases)
+            .any(|w| mentions(&q, w))
+        {
             for s in t.sources.iter().filter_map(|s| s.parse::<Source>().ok()) {
                 *scores.entry(s).or_default() += 1;
             }
@@ -114,7 +120,11 @@ pub fn select_tables<'c>(
         let mut candidates: Vec<&TableInfo> = catalog
             .tables
             .iter()
-            .filter(|t| t.security_lake.as_ref().is_some_and(|sl| sl.source == source))
+            .filter(|t| {
+                t.security_lake
+                    .as_ref()
+                    .is_some_and(|sl| sl.source == source)
+            })
             .collect();
         candidates.sort_by_key(|t| {
             let v = t.security_lake.as_ref().map(|sl| sl.version);
@@ -147,10 +157,10 @@ pub fn select_tables<'c>(
             push(t, &mut out);
         }
     }
-    if out.is_empty() {
-        if let Some(t) = pick(Source::CloudTrailMgmt).or_else(|| catalog.tables.first()) {
-            out.push(t);
-        }
+    if out.is_empty()
+        && let Some(t) = pick(Source::CloudTrailMgmt).or_else(|| catalog.tables.first())
+    {
+        out.push(t);
     }
     out
 }
@@ -201,7 +211,9 @@ fn listed_paths(t: &TableInfo) -> Vec<(String, &DataType)> {
         .filter(|(p, ty)| {
             let root = p.split('.').next().unwrap_or("");
             let nested_in_struct = matches!(ty, DataType::Struct { .. });
-            !nested_in_struct && !matches!(root, "enrichments" | "observables") && !p.starts_with("metadata.extensions")
+            !nested_in_struct
+                && !matches!(root, "enrichments" | "observables")
+                && !p.starts_with("metadata.extensions")
         })
         .collect()
 }
@@ -228,7 +240,11 @@ pub fn render_table(t: &TableInfo, values: &[ColumnValues], samples: &[String]) 
         let leaf_of_array = path.contains('.')
             && t.column_type(path.rsplit_once('.').map_or("", |p| p.0))
                 .is_some_and(|p| matches!(p, DataType::Array { .. }));
-        let note = if leaf_of_array { " (field of array elements)" } else { "" };
+        let note = if leaf_of_array {
+            " (field of array elements)"
+        } else {
+            ""
+        };
         match ocsf::describe(source, &path) {
             Some(d) => {
                 let _ = writeln!(s, "- {path} {}{note}: {d}", ty.hive_name());
@@ -239,10 +255,23 @@ pub fn render_table(t: &TableInfo, values: &[ColumnValues], samples: &[String]) 
         }
     }
     if !values.is_empty() {
-        let _ = writeln!(s, "Values in the data (most frequent first; use them exactly, they are case-sensitive):");
+        let _ = writeln!(
+            s,
+            "Values in the data (most frequent first; use them exactly, they are case-sensitive):"
+        );
         for v in values {
-            let list: Vec<String> = v.values.iter().map(|(x, _)| format!("'{}'", sanitize_value(x, 60))).collect();
-            let _ = writeln!(s, "- {}: {}{}", v.path, list.join(", "), if v.more { ", …" } else { "" });
+            let list: Vec<String> = v
+                .values
+                .iter()
+                .map(|(x, _)| format!("'{}'", sanitize_value(x, 60)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "- {}: {}{}",
+                v.path,
+                list.join(", "),
+                if v.more { ", …" } else { "" }
+            );
         }
     }
     if !samples.is_empty() {
@@ -315,7 +344,12 @@ pub fn sanitize_row(row: &serde_json::Map<String, serde_json::Value>) -> String 
     }
     let m: serde_json::Map<String, serde_json::Value> = row
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "unmapped" | "raw_data" | "enrichments" | "observables"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "unmapped" | "raw_data" | "enrichments" | "observables"
+            )
+        })
         .filter_map(|(k, v)| clean(v).map(|v| (k.clone(), v)))
         .collect();
     let mut s = serde_json::Value::Object(m).to_string();
@@ -325,7 +359,7 @@ pub fn sanitize_row(row: &serde_json::Map<String, serde_json::Value>) -> String 
             cut -= 1;
         }
         s.truncate(cut);
-        s.push_str("…");
+        s.push('…');
     }
     s
 }
@@ -346,7 +380,11 @@ mod tests {
             (Source::ShFindings, SourceVersion::V2),
         ] {
             let sl = SecurityLakeTable::new(s, v, "us-east-1");
-            let mut t = TableInfo::new(sl.database(), sl.table(), security_lake_columns(s, v).unwrap());
+            let mut t = TableInfo::new(
+                sl.database(),
+                sl.table(),
+                security_lake_columns(s, v).unwrap(),
+            );
             t.security_lake = Some(sl);
             tables.push(t);
         }
@@ -357,7 +395,11 @@ mod tests {
         let c = catalog();
         select_tables(&c, &Glossary::builtin(), q, &[], 3)
             .iter()
-            .map(|t| t.name.trim_start_matches("amazon_security_lake_table_us_east_1_").to_string())
+            .map(|t| {
+                t.name
+                    .trim_start_matches("amazon_security_lake_table_us_east_1_")
+                    .to_string()
+            })
             .collect()
     }
 
@@ -373,14 +415,29 @@ mod tests {
 
     #[test]
     fn tables_follow_the_question() {
-        assert_eq!(picked("Which source IPs made the most API calls last week?"), ["cloud_trail_mgmt_2_0"]);
+        assert_eq!(
+            picked("Which source IPs made the most API calls last week?"),
+            ["cloud_trail_mgmt_2_0"]
+        );
         assert_eq!(picked("top talkers by traffic yesterday"), ["vpc_flow_2_0"]);
-        assert_eq!(picked("어제 로그인 시도는 몇 번이었나요?"), ["cloud_trail_mgmt_2_0"]);
-        assert_eq!(picked("high severity GuardDuty findings"), ["sh_findings_2_0"]);
+        assert_eq!(
+            picked("어제 로그인 시도는 몇 번이었나요?"),
+            ["cloud_trail_mgmt_2_0"]
+        );
+        assert_eq!(
+            picked("high severity GuardDuty findings"),
+            ["sh_findings_2_0"]
+        );
         assert_eq!(picked("hello"), ["cloud_trail_mgmt_2_0"]);
-        assert_eq!(picked("console logins by eventday"), ["cloud_trail_mgmt_1_0"]);
+        assert_eq!(
+            picked("console logins by eventday"),
+            ["cloud_trail_mgmt_1_0"]
+        );
         let both = picked("DNS queries to suspicious domains and the flows to those IPs");
-        assert!(both.contains(&"route53_2_0".to_string()) && both.contains(&"vpc_flow_2_0".to_string()), "{both:?}");
+        assert!(
+            both.contains(&"route53_2_0".to_string()) && both.contains(&"vpc_flow_2_0".to_string()),
+            "{both:?}"
+        );
     }
 
     #[test]
@@ -390,6 +447,9 @@ mod tests {
             "[instruction-like text removed]"
         );
         assert_eq!(sanitize_value("a\nb", 80), "a b");
-        assert_eq!(sanitize_value(&"x".repeat(100), 10), format!("{}…", "x".repeat(10)));
+        assert_eq!(
+            sanitize_value(&"x".repeat(100), 10),
+            format!("{}…", "x".repeat(10))
+        );
     }
 }

@@ -57,8 +57,12 @@ fn object_of(ty: &str) -> Option<&str> {
 pub fn describe(source: Option<Source>, path: &str) -> Option<&'static str> {
     match path {
         "time_dt" => return Some("The event time as a timestamp: filter and group by this."),
-        "accountid" => return Some("The AWS account the record belongs to (Security Lake partition column)."),
-        "region" => return Some("The AWS Region the record came from (Security Lake partition column)."),
+        "accountid" => {
+            return Some("The AWS account the record belongs to (Security Lake partition column).");
+        }
+        "region" => {
+            return Some("The AWS Region the record came from (Security Lake partition column).");
+        }
         "eventday" => return Some("The event day as 'YYYYMMDD' (partition column): filter on it."),
         "asl_version" => return Some("The Security Lake schema version."),
         _ => {}
@@ -85,13 +89,17 @@ pub fn describe(source: Option<Source>, path: &str) -> Option<&'static str> {
         "compliance_finding",
     ];
     for class in class_list.iter().chain(all_classes.iter()) {
-        let Some((ty, desc)) = d.attrs.get(&(format!("class:{class}"), parts[0].to_string())) else {
+        let Some((ty, desc)) = d
+            .attrs
+            .get(&(format!("class:{class}"), parts[0].to_string()))
+        else {
             continue;
         };
         let (mut ty, mut desc) = (ty.as_str(), desc.as_str());
         let mut ok = true;
         for part in &parts[1..] {
-            match object_of(ty).and_then(|o| d.attrs.get(&(format!("object:{o}"), part.to_string())))
+            match object_of(ty)
+                .and_then(|o| d.attrs.get(&(format!("object:{o}"), part.to_string())))
             {
                 Some((t, de)) => {
                     ty = t;
@@ -132,6 +140,10 @@ mod tests {
         assert!(describe(Some(Source::VpcFlow), "traffic.bytes").is_some());
         assert!(describe(Some(Source::Route53), "query.hostname").is_some());
         assert!(describe(Some(Source::CloudTrailMgmt), "no_such.path").is_none());
-        assert!(enumeration(Source::CloudTrailMgmt, "activity_id").unwrap().contains("1=Create"));
+        assert!(
+            enumeration(Source::CloudTrailMgmt, "activity_id")
+                .unwrap()
+                .contains("1=Create")
+        );
     }
 }

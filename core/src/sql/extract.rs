@@ -23,8 +23,7 @@ pub fn extract_sql(text: &str) -> Extracted {
         .into_iter()
         .filter(|(tag, body)| tag.as_deref().is_some_and(is_sql_tag) || looks_like_sql(body))
         .map(|(_, body)| clean(&body))
-        .filter(|s| !s.is_empty())
-        .next_back();
+        .rfind(|s| !s.is_empty());
     if sql.is_none() {
         sql = bare_sql(text);
     }
@@ -66,7 +65,8 @@ fn fenced_blocks(text: &str) -> Vec<(Option<String>, String)> {
             continue;
         }
         let tag = after.trim();
-        let tag = (!tag.is_empty()).then(|| tag.split_whitespace().next().unwrap_or("").to_string());
+        let tag =
+            (!tag.is_empty()).then(|| tag.split_whitespace().next().unwrap_or("").to_string());
         let mut body = String::new();
         for l in lines.by_ref() {
             if l.trim_start().starts_with(fence) {
@@ -100,7 +100,10 @@ fn tagged_blocks(text: &str) -> Vec<(Option<String>, String)> {
             let Some(end) = lower[body_start..].find(&close) else {
                 break;
             };
-            out.push((Some("sql".into()), text[body_start..body_start + end].to_string()));
+            out.push((
+                Some("sql".into()),
+                text[body_start..body_start + end].to_string(),
+            ));
             from = body_start + end + close.len();
         }
     }
@@ -157,8 +160,28 @@ fn bare_sql(text: &str) -> Option<String> {
         words.contains(&"from") || (words.len() <= 4 && !para.trim_end().ends_with('.'))
     })?;
     const CONTINUE: [&str; 22] = [
-        "select", "from", "where", "group", "order", "limit", "having", "union", "intersect", "except",
-        "join", "left", "right", "inner", "cross", "full", "and", "or", "on", "with", "offset", "window",
+        "select",
+        "from",
+        "where",
+        "group",
+        "order",
+        "limit",
+        "having",
+        "union",
+        "intersect",
+        "except",
+        "join",
+        "left",
+        "right",
+        "inner",
+        "cross",
+        "full",
+        "and",
+        "or",
+        "on",
+        "with",
+        "offset",
+        "window",
     ];
     let mut out = Vec::new();
     let mut i = start;
@@ -229,17 +252,44 @@ mod tests {
             ("```sql\nSELECT 1;\n```", "SELECT 1"),
             ("```SQL\nSELECT 1\n```", "SELECT 1"),
             ("```\nSELECT a FROM t\n```", "SELECT a FROM t"),
-            ("Here is the query:\n\n```sql\nSELECT a\nFROM t\nWHERE b = 1;\n```\n\nIt counts rows.", "SELECT a\nFROM t\nWHERE b = 1"),
+            (
+                "Here is the query:\n\n```sql\nSELECT a\nFROM t\nWHERE b = 1;\n```\n\nIt counts rows.",
+                "SELECT a\nFROM t\nWHERE b = 1",
+            ),
             ("```sql SELECT 1 ```", "SELECT 1"),
-            ("First try:\n```sql\nSELECT x FROM t\n```\nActually, better:\n```sql\nSELECT y FROM t\n```", "SELECT y FROM t"),
-            ("```python\nprint(1)\n```\n```sql\nSELECT 2\n```", "SELECT 2"),
-            ("```json\n{\"a\": 1}\n```\nSELECT a, b FROM t;", "SELECT a, b FROM t"),
+            (
+                "First try:\n```sql\nSELECT x FROM t\n```\nActually, better:\n```sql\nSELECT y FROM t\n```",
+                "SELECT y FROM t",
+            ),
+            (
+                "```python\nprint(1)\n```\n```sql\nSELECT 2\n```",
+                "SELECT 2",
+            ),
+            (
+                "```json\n{\"a\": 1}\n```\nSELECT a, b FROM t;",
+                "SELECT a, b FROM t",
+            ),
             ("<sql>\nSELECT 3\n</sql>", "SELECT 3"),
-            ("SELECT a, count(*) FROM t GROUP BY a;\nThis query groups by a.", "SELECT a, count(*) FROM t GROUP BY a"),
-            ("Sure.\nSELECT *\nFROM t\n\nWHERE x = 1\n\nThe WHERE clause filters.", "SELECT *\nFROM t\n\nWHERE x = 1"),
-            ("WITH c AS (SELECT 1 AS x)\nSELECT x FROM c;;", "WITH c AS (SELECT 1 AS x)\nSELECT x FROM c"),
-            ("```sql\n-- top talkers\nSELECT ip FROM t\n```", "-- top talkers\nSELECT ip FROM t"),
-            ("```\n(SELECT 1) UNION ALL (SELECT 2)\n```", "(SELECT 1) UNION ALL (SELECT 2)"),
+            (
+                "SELECT a, count(*) FROM t GROUP BY a;\nThis query groups by a.",
+                "SELECT a, count(*) FROM t GROUP BY a",
+            ),
+            (
+                "Sure.\nSELECT *\nFROM t\n\nWHERE x = 1\n\nThe WHERE clause filters.",
+                "SELECT *\nFROM t\n\nWHERE x = 1",
+            ),
+            (
+                "WITH c AS (SELECT 1 AS x)\nSELECT x FROM c;;",
+                "WITH c AS (SELECT 1 AS x)\nSELECT x FROM c",
+            ),
+            (
+                "```sql\n-- top talkers\nSELECT ip FROM t\n```",
+                "-- top talkers\nSELECT ip FROM t",
+            ),
+            (
+                "```\n(SELECT 1) UNION ALL (SELECT 2)\n```",
+                "(SELECT 1) UNION ALL (SELECT 2)",
+            ),
             ("```sql\nSELECT 1\n", "SELECT 1"),
             ("~~~sql\nSELECT 4\n~~~", "SELECT 4"),
             ("  ```sql\n  SELECT 5\n  ```", "SELECT 5"),

@@ -171,7 +171,12 @@ impl Checker<'_, '_> {
             if let Some(t) = self.scope.qualifiers.get(&first) {
                 return check_path(t, &parts[1..]);
             }
-            if parts.len() > 2 && self.scope.qualifiers.contains_key(&parts[1].to_ascii_lowercase()) {
+            if parts.len() > 2
+                && self
+                    .scope
+                    .qualifiers
+                    .contains_key(&parts[1].to_ascii_lowercase())
+            {
                 let t = self.scope.qualifiers[&parts[1].to_ascii_lowercase()];
                 if t.database.eq_ignore_ascii_case(&first) {
                     return check_path(t, &parts[2..]);
@@ -183,7 +188,11 @@ impl Checker<'_, '_> {
             .tables
             .iter()
             .copied()
-            .filter(|t| t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&first)))
+            .filter(|t| {
+                t.columns
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&first))
+            })
             .collect();
         if with_root.is_empty() {
             let mut names: Vec<&str> = self
@@ -240,7 +249,13 @@ fn check_path(table: &TableInfo, path: &[String]) -> std::result::Result<(), Str
                 let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
                 let close: Vec<String> = closest(part, &names, 3)
                     .into_iter()
-                    .map(|c| if prefix.is_empty() { c.to_string() } else { format!("{prefix}.{c}") })
+                    .map(|c| {
+                        if prefix.is_empty() {
+                            c.to_string()
+                        } else {
+                            format!("{prefix}.{c}")
+                        }
+                    })
                     .collect();
                 let close_refs: Vec<&str> = close.iter().map(String::as_str).collect();
                 let mut msg = format!(
@@ -306,18 +321,27 @@ mod tests {
     }
 
     const CT: &str = "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0";
-    const FLOW: &str = "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_vpc_flow_2_0";
+    const FLOW: &str =
+        "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_vpc_flow_2_0";
 
     #[test]
     fn valid_queries_pass() {
         let ok = [
-            format!("SELECT actor.user.name, count(*) AS n FROM {CT} WHERE api.operation = 'ConsoleLogin' GROUP BY 1 ORDER BY n DESC"),
-            format!("SELECT c.src_endpoint.ip FROM {CT} c WHERE c.time_dt > current_timestamp - INTERVAL '1' DAY"),
+            format!(
+                "SELECT actor.user.name, count(*) AS n FROM {CT} WHERE api.operation = 'ConsoleLogin' GROUP BY 1 ORDER BY n DESC"
+            ),
+            format!(
+                "SELECT c.src_endpoint.ip FROM {CT} c WHERE c.time_dt > current_timestamp - INTERVAL '1' DAY"
+            ),
             format!("SELECT ip FROM (SELECT src_endpoint.ip FROM {FLOW}) GROUP BY ip"),
             format!("WITH x AS (SELECT src_endpoint.ip AS addr FROM {FLOW}) SELECT addr FROM x"),
             format!("SELECT r.uid FROM {CT} CROSS JOIN UNNEST(resources) AS t(r)"),
-            format!("SELECT * FROM {CT} WHERE any_match(resources, e -> e.type = 'AWS::S3::Bucket')"),
-            format!("SELECT f.dst_endpoint.port FROM {FLOW} f JOIN {CT} c ON f.src_endpoint.ip = c.src_endpoint.ip"),
+            format!(
+                "SELECT * FROM {CT} WHERE any_match(resources, e -> e.type = 'AWS::S3::Bucket')"
+            ),
+            format!(
+                "SELECT f.dst_endpoint.port FROM {FLOW} f JOIN {CT} c ON f.src_endpoint.ip = c.src_endpoint.ip"
+            ),
             format!("SELECT time_dt FROM {CT} WHERE unmapped['x'] = 'y'"),
             format!("SELECT {CT}.time_dt FROM {CT}"),
             "SELECT 1".to_string(),
@@ -329,21 +353,34 @@ mod tests {
 
     #[test]
     fn unknown_names_are_precise() {
-        let e = check(&format!("SELECT actor.user.nme FROM {CT}")).unwrap_err().to_string();
+        let e = check(&format!("SELECT actor.user.nme FROM {CT}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"actor.user.nme\""), "{e}");
         assert!(e.contains("did you mean actor.user.name"), "{e}");
         assert!(e.contains("Fields of actor.user:"), "{e}");
 
-        let e = check(&format!("SELECT sourceipaddress FROM {CT}")).unwrap_err().to_string();
+        let e = check(&format!("SELECT sourceipaddress FROM {CT}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"sourceipaddress\" does not exist"), "{e}");
 
-        let e = check(&format!("SELECT c.src_endpoint.addr FROM {CT} c")).unwrap_err().to_string();
-        assert!(e.contains("Fields of src_endpoint: ") && e.contains(" ip,"), "{e}");
+        let e = check(&format!("SELECT c.src_endpoint.addr FROM {CT} c"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Fields of src_endpoint: ") && e.contains(" ip,"),
+            "{e}"
+        );
 
-        let e = check(&format!("SELECT eventday FROM {CT}")).unwrap_err().to_string();
+        let e = check(&format!("SELECT eventday FROM {CT}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"eventday\" does not exist"), "{e}");
 
-        let e = check(&format!("SELECT traffic.byte FROM {FLOW}")).unwrap_err().to_string();
+        let e = check(&format!("SELECT traffic.byte FROM {FLOW}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("traffic.bytes"), "{e}");
     }
 }

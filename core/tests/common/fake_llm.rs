@@ -18,7 +18,11 @@ pub enum Reply {
     /// A successful completion with this text.
     Text(String),
     /// An error status with the provider's error shape (`code`: AWS error type or OpenAI error code).
-    Error { status: u16, code: String, message: String },
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// Wait, then answer with the text (for timeouts).
     Slow(Duration, String),
 }
@@ -51,10 +55,12 @@ impl FakeLlm {
             seen: Mutex::default(),
         });
         let st = state.clone();
-        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let st = st.clone();
-            async move { handle(st, method, uri, headers, body).await }
-        });
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let st = st.clone();
+                async move { handle(st, method, uri, headers, body).await }
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -72,7 +78,13 @@ impl FakeLlm {
     }
 }
 
-async fn handle(st: Arc<State>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    st: Arc<State>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path().to_string();
     st.seen.lock().unwrap().push(Seen {
@@ -83,7 +95,14 @@ async fn handle(st: Arc<State>, method: Method, uri: Uri, headers: HeaderMap, bo
     });
     let reply = st.replies.lock().unwrap().pop_front();
     let Some(mut reply) = reply else {
-        return response(500, "application/json", json!({"message": "fake: no more replies"}).to_string().into(), &[]);
+        return response(
+            500,
+            "application/json",
+            json!({"message": "fake: no more replies"})
+                .to_string()
+                .into(),
+            &[],
+        );
     };
     if let Reply::Slow(d, text) = reply {
         tokio::time::sleep(d).await;
