@@ -62,8 +62,13 @@ pub enum Error {
 
     /// The LLM call failed (transport, HTTP status, API error, throttling, timeout). Never repairable by
     /// rewriting SQL; transient kinds are retried by the backend.
-    #[error("{0}")]
-    Llm(LlmError),
+    #[error("LLM error: {0}")]
+    Llm(ServiceError),
+
+    /// A cloud service call other than the LLM failed (Athena's API: access denied, throttling after
+    /// retries, transport). Never repairable by rewriting SQL.
+    #[error("service error: {0}")]
+    Service(ServiceError),
 
     /// The pipeline used all its attempts without a query that ran; `last` is the final error, verbatim.
     #[error("no working query after {attempts} attempt(s); last error: {last}")]
@@ -74,12 +79,12 @@ pub enum Error {
     Internal(String),
 }
 
-/// Why an LLM call failed, with what the provider said.
+/// Why a call to a remote service (an LLM, Athena) failed, with what the provider said.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LlmError {
-    /// `bedrock`, `openai`, …
-    pub backend: String,
-    pub kind: LlmErrorKind,
+pub struct ServiceError {
+    /// `bedrock`, `openai`, `athena`, …
+    pub service: String,
+    pub kind: ServiceErrorKind,
     /// The HTTP status, when there was a response.
     pub status: Option<u16>,
     /// The provider's error code (`ThrottlingException`, `rate_limit_exceeded`, …).
@@ -93,7 +98,7 @@ pub struct LlmError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LlmErrorKind {
+pub enum ServiceErrorKind {
     /// Too many requests or tokens; retried with backoff.
     Throttled,
     /// The call took longer than the per-call timeout.
@@ -106,9 +111,9 @@ pub enum LlmErrorKind {
     Protocol,
 }
 
-impl std::fmt::Display for LlmError {
+impl std::fmt::Display for ServiceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} LLM error ({:?}", self.backend, self.kind)?;
+        write!(f, "{} ({:?}", self.service, self.kind)?;
         if let Some(s) = self.status {
             write!(f, ", HTTP {s}")?;
         }
@@ -122,10 +127,10 @@ impl std::fmt::Display for LlmError {
     }
 }
 
-impl LlmError {
-    pub fn new(backend: &str, kind: LlmErrorKind, message: impl Into<String>) -> Self {
-        LlmError {
-            backend: backend.to_string(),
+impl ServiceError {
+    pub fn new(service: &str, kind: ServiceErrorKind, message: impl Into<String>) -> Self {
+        ServiceError {
+            service: service.to_string(),
             kind,
             status: None,
             code: None,
@@ -133,32 +138,34 @@ impl LlmError {
             message: message.into(),
             retryable: matches!(
                 kind,
-                LlmErrorKind::Throttled | LlmErrorKind::Timeout | LlmErrorKind::Transport
+                ServiceErrorKind::Throttled
+                    | ServiceErrorKind::Timeout
+                    | ServiceErrorKind::Transport
             ),
         }
     }
 
-    pub fn throttled(backend: &str, message: impl Into<String>) -> Self {
-        Self::new(backend, LlmErrorKind::Throttled, message)
+    pub fn throttled(service: &str, message: impl Into<String>) -> Self {
+        Self::new(service, ServiceErrorKind::Throttled, message)
     }
 
     /// An error response with HTTP `status`: 429 is throttling, 5xx retryable, the rest final.
     pub fn http(
-        backend: &str,
+        service: &str,
         status: u16,
         code: Option<String>,
         message: impl Into<String>,
     ) -> Self {
         let kind = if status == 429 {
-            LlmErrorKind::Throttled
+            ServiceErrorKind::Throttled
         } else {
-            LlmErrorKind::Api
+            ServiceErrorKind::Api
         };
-        LlmError {
+        ServiceError {
             status: Some(status),
             code,
             retryable: status == 429 || status >= 500,
-            ..Self::new(backend, kind, message)
+            ..Self::new(service, kind, message)
         }
     }
 }

@@ -23,6 +23,32 @@ struct Cli {
     /// The lake folder [env: ASKLAKE_LAKE; default: ./asklake-demo]
     #[arg(long, global = true)]
     lake: Option<PathBuf>,
+    /// Where queries run: the local demo lake or Amazon Athena.
+    #[arg(long, global = true, env = "ASKLAKE_ENGINE", default_value = "local")]
+    engine: String,
+    /// Athena: AWS Region (default: the AWS config chain, e.g. AWS_REGION).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Athena workgroup.
+    #[arg(
+        long,
+        global = true,
+        env = "ASKLAKE_ATHENA_WORKGROUP",
+        default_value = "primary"
+    )]
+    workgroup: String,
+    /// Athena query result location, s3://bucket/prefix/ (default: the workgroup's).
+    #[arg(long, global = true, env = "ASKLAKE_ATHENA_OUTPUT")]
+    output_location: Option<String>,
+    /// Athena database (default: discover every amazon_security_lake_glue_db_* database).
+    #[arg(long, global = true, env = "ASKLAKE_ATHENA_DATABASE")]
+    database: Option<String>,
+    /// Athena: allow queries over Security Lake tables without a time filter (full scans).
+    #[arg(long, global = true)]
+    allow_full_scan: bool,
+    /// Athena: stop queries that scan more than this many bytes.
+    #[arg(long, global = true, env = "ASKLAKE_ATHENA_MAX_BYTES")]
+    max_bytes_scanned: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -186,9 +212,9 @@ async fn make_llm(args: &AskArgs) -> asklake::Result<Option<Arc<dyn LlmBackend>>
     }
 }
 
-async fn ask(engine: LocalEngine, args: AskArgs) -> asklake::Result<ExitCode> {
+async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<ExitCode> {
     let llm = make_llm(&args).await?;
-    let mut builder = Text2Sql::builder(Arc::new(engine))
+    let mut builder = Text2Sql::builder(engine)
         .max_attempts(args.max_attempts)
         .empty_result(args.empty_result.parse::<EmptyResultPolicy>()?)
         .as_of(args.as_of)
@@ -303,14 +329,43 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> asklake::Result<ExitCode> {
     let lake_dir = cli.lake.clone().unwrap_or_else(asklake::lake::default_dir);
-    let open = |as_of: Option<DateTime<Utc>>| {
-        LocalEngine::open(
-            &lake_dir,
-            LocalOptions {
-                as_of,
-                ..Default::default()
-            },
-        )
+    let open = async |as_of: Option<DateTime<Utc>>| -> asklake::Result<Arc<dyn QueryEngine>> {
+        match cli.engine.as_str() {
+            "local" => {
+                let e: Arc<dyn QueryEngine> = Arc::new(LocalEngine::open(
+                    &lake_dir,
+                    LocalOptions {
+                        as_of,
+                        ..Default::default()
+                    },
+                )?);
+                Ok(e)
+            }
+            #[cfg(feature = "athena")]
+            "athena" => {
+                let config = asklake::engine::athena::AthenaConfig {
+                    workgroup: cli.workgroup.clone(),
+                    output_location: cli.output_location.clone(),
+                    database: cli.database.clone(),
+                    allow_full_scan: cli.allow_full_scan,
+                    max_bytes_scanned: cli.max_bytes_scanned,
+                    ..Default::default()
+                };
+                let e: Arc<dyn QueryEngine> = Arc::new(
+                    asklake::engine::athena::AthenaEngine::from_env(cli.region.clone(), config)
+                        .await?,
+                );
+                Ok(e)
+            }
+            other => Err(Error::Config(format!(
+                "unknown --engine {other:?}; use local{}",
+                if cfg!(feature = "athena") {
+                    " or athena"
+                } else {
+                    " (this build has no athena feature)"
+                }
+            ))),
+        }
     };
     match cli.command {
         Command::Demo {
@@ -351,14 +406,14 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             );
         }
         Command::Tables => {
-            let engine = open(None)?;
+            let engine = open(None).await?;
             for t in engine.catalog().await?.tables {
                 let desc = t.description.clone().unwrap_or_default();
                 println!("{}.{}\t{desc}", t.database, t.name);
             }
         }
         Command::Schema { table, json } => {
-            let engine = open(None)?;
+            let engine = open(None).await?;
             let info = engine.describe(&table).await?;
             if json {
                 println!(
@@ -386,13 +441,14 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             as_of,
             timeout,
         } => {
-            let engine = open(as_of)?;
+            let engine = open(as_of).await?;
             let options = QueryOptions {
                 max_rows,
                 timeout: Some(std::time::Duration::from_secs(timeout)),
                 as_of,
             };
-            let (_guarded, result) = asklake::sql::run_guarded(&engine, &query, &options).await?;
+            let (_guarded, result) =
+                asklake::sql::run_guarded(engine.as_ref(), &query, &options).await?;
             let mut stdout = std::io::stdout().lock();
             let text = match out {
                 OutputFormat::Json => format::to_json(&result).to_string(),
@@ -416,7 +472,7 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             let _ = writeln!(stdout, "{}", text.trim_end());
         }
         Command::Ask(args) => {
-            let engine = open(args.as_of)?;
+            let engine = open(args.as_of).await?;
             return ask(engine, args).await;
         }
     }

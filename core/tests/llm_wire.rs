@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asklake::Error;
-use asklake::error::LlmErrorKind;
+use asklake::error::ServiceErrorKind;
 use asklake::llm::bedrock::{Bedrock, default_timeouts};
 use asklake::llm::openai::OpenAiCompatible;
 use asklake::llm::retry::RetryPolicy;
@@ -163,7 +163,7 @@ async fn bedrock_times_out() {
     let e = llm.chat(&request()).await.unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(2));
     let Error::Llm(e) = e else { panic!("{e:?}") };
-    assert_eq!(e.kind, LlmErrorKind::Timeout, "{e}");
+    assert_eq!(e.kind, ServiceErrorKind::Timeout, "{e}");
 }
 
 #[tokio::test]
@@ -255,7 +255,7 @@ async fn openai_errors_retries_and_timeouts() {
     let Error::Llm(e) = llm.chat(&request()).await.unwrap_err() else {
         panic!()
     };
-    assert_eq!(e.kind, LlmErrorKind::Timeout);
+    assert_eq!(e.kind, ServiceErrorKind::Timeout);
 }
 
 fn block(sql: &str) -> Reply {
@@ -377,7 +377,7 @@ async fn pipeline_reports_timeouts() {
         .build();
     let e = t.ask("API calls last week").await.unwrap_err();
     assert!(
-        matches!(&e, Error::Llm(l) if l.kind == LlmErrorKind::Timeout),
+        matches!(&e, Error::Llm(l) if l.kind == ServiceErrorKind::Timeout),
         "{e}"
     );
 }

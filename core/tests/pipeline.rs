@@ -257,7 +257,7 @@ async fn exhausted_attempts_report_the_last_error() {
 #[tokio::test]
 async fn llm_failures_stop_the_loop_with_their_error() {
     let llm = Arc::new(Scripted::from_results([Err(Error::Llm(
-        asklake::error::LlmError::http(
+        asklake::error::ServiceError::http(
             "scripted",
             403,
             Some("AccessDeniedException".into()),

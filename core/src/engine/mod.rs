@@ -1,6 +1,10 @@
 //! Query engines: where SQL runs. [`QueryEngine`] is chosen at run time (local lake or Athena), so it is an
 //! object-safe async trait used as `Arc<dyn QueryEngine>`.
 
+#[cfg(feature = "athena")]
+pub mod athena;
+#[cfg(all(feature = "athena", feature = "test-utils"))]
+pub mod athena_fake;
 pub mod duckdb;
 pub mod format;
 pub mod trino_compat;

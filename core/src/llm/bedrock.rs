@@ -24,7 +24,7 @@ use super::{
     Capabilities, ChatRequest, ChatResponse, ChatStream, LlmBackend, Pricing, Role, StreamEvent,
     Usage,
 };
-use crate::error::{Error, LlmError, LlmErrorKind, Result};
+use crate::error::{Error, Result, ServiceError, ServiceErrorKind};
 
 const NAME: &str = "bedrock";
 
@@ -133,9 +133,9 @@ impl Bedrock {
                 .collect::<Vec<_>>()
                 .join(""),
             _ => {
-                return Err(Error::Llm(LlmError::new(
+                return Err(Error::Llm(ServiceError::new(
                     NAME,
-                    LlmErrorKind::Protocol,
+                    ServiceErrorKind::Protocol,
                     "Converse returned no message",
                 )));
             }
@@ -190,31 +190,31 @@ where
                         | "ServiceUnavailableException"
                 )
             );
-            let mut err = LlmError::http(NAME, status, code.clone(), message);
+            let mut err = ServiceError::http(NAME, status, code.clone(), message);
             if throttled {
-                err.kind = LlmErrorKind::Throttled;
+                err.kind = ServiceErrorKind::Throttled;
                 err.retryable = true;
             }
             err
         }
-        SdkError::TimeoutError(_) => LlmError::new(NAME, LlmErrorKind::Timeout, message),
+        SdkError::TimeoutError(_) => ServiceError::new(NAME, ServiceErrorKind::Timeout, message),
         SdkError::DispatchFailure(d) => {
             let kind = if d.is_timeout() {
-                LlmErrorKind::Timeout
+                ServiceErrorKind::Timeout
             } else {
-                LlmErrorKind::Transport
+                ServiceErrorKind::Transport
             };
-            LlmError::new(NAME, kind, message)
+            ServiceError::new(NAME, kind, message)
         }
         SdkError::ResponseError(_) => {
             // A response we could not read (e.g. a connection dropped mid-body): worth one more try.
-            let mut err = LlmError::new(NAME, LlmErrorKind::Protocol, message);
+            let mut err = ServiceError::new(NAME, ServiceErrorKind::Protocol, message);
             err.retryable = true;
             err
         }
-        _ => LlmError::new(NAME, LlmErrorKind::Protocol, message),
+        _ => ServiceError::new(NAME, ServiceErrorKind::Protocol, message),
     };
-    Error::Llm(LlmError { request_id, ..err })
+    Error::Llm(ServiceError { request_id, ..err })
 }
 
 /// An error inside a ConverseStream response (throttling, validation, model errors arrive as events).
@@ -237,12 +237,12 @@ where
         code.as_deref(),
         Some("throttlingException" | "ThrottlingException" | "serviceUnavailableException")
     );
-    let mut err = LlmError::new(
+    let mut err = ServiceError::new(
         NAME,
         if throttled {
-            LlmErrorKind::Throttled
+            ServiceErrorKind::Throttled
         } else {
-            LlmErrorKind::Api
+            ServiceErrorKind::Api
         },
         message,
     );

@@ -15,7 +15,7 @@ use super::{
     Capabilities, ChatRequest, ChatResponse, ChatStream, LlmBackend, Pricing, Role, StreamEvent,
     Usage,
 };
-use crate::error::{Error, LlmError, LlmErrorKind, Result};
+use crate::error::{Error, Result, ServiceError, ServiceErrorKind};
 
 const NAME: &str = "openai";
 
@@ -155,16 +155,16 @@ impl OpenAiCompatible {
 
 fn transport_error(e: reqwest::Error) -> Error {
     let kind = if e.is_timeout() {
-        LlmErrorKind::Timeout
+        ServiceErrorKind::Timeout
     } else if e.is_decode() {
-        LlmErrorKind::Protocol
+        ServiceErrorKind::Protocol
     } else {
-        LlmErrorKind::Transport
+        ServiceErrorKind::Transport
     };
-    Error::Llm(LlmError::new(NAME, kind, e.to_string()))
+    Error::Llm(ServiceError::new(NAME, kind, e.to_string()))
 }
 
-async fn http_error(resp: reqwest::Response) -> LlmError {
+async fn http_error(resp: reqwest::Response) -> ServiceError {
     let status = resp.status().as_u16();
     let request_id = resp
         .headers()
@@ -188,9 +188,9 @@ async fn http_error(resp: reqwest::Response) -> LlmError {
         }
         Err(_) => (None, text.chars().take(500).collect()),
     };
-    LlmError {
+    ServiceError {
         request_id,
-        ..LlmError::http(NAME, status, code, message)
+        ..ServiceError::http(NAME, status, code, message)
     }
 }
 
@@ -223,7 +223,7 @@ impl From<WireUsage> for Usage {
 }
 
 fn protocol(msg: impl Into<String>) -> Error {
-    Error::Llm(LlmError::new(NAME, LlmErrorKind::Protocol, msg))
+    Error::Llm(ServiceError::new(NAME, ServiceErrorKind::Protocol, msg))
 }
 
 fn parse_completion(v: Value) -> Result<ChatResponse> {
@@ -283,9 +283,9 @@ impl SseState {
                 };
                 if v.get("error").is_some() {
                     self.finished = true;
-                    return Some(Err(Error::Llm(LlmError::new(
+                    return Some(Err(Error::Llm(ServiceError::new(
                         NAME,
-                        LlmErrorKind::Api,
+                        ServiceErrorKind::Api,
                         v["error"]["message"]
                             .as_str()
                             .unwrap_or("stream error")
@@ -309,9 +309,9 @@ impl SseState {
             match tokio::time::timeout_at(self.deadline, self.body.next()).await {
                 Err(_) => {
                     self.finished = true;
-                    return Some(Err(Error::Llm(LlmError::new(
+                    return Some(Err(Error::Llm(ServiceError::new(
                         NAME,
-                        LlmErrorKind::Timeout,
+                        ServiceErrorKind::Timeout,
                         "the streamed response took longer than the call timeout",
                     ))));
                 }

@@ -56,14 +56,14 @@ where
 impl Error {
     /// True for transient failures worth retrying: throttling, 5xx, timeouts, dropped connections.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Llm(e) if e.retryable)
+        matches!(self, Error::Llm(e) | Error::Service(e) if e.retryable)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::LlmError;
+    use crate::error::ServiceError;
 
     #[tokio::test]
     async fn retries_only_transient_errors() {
@@ -78,7 +78,7 @@ mod tests {
             let n = calls;
             async move {
                 if n < 3 {
-                    Err(Error::Llm(LlmError::throttled("test", "slow down")))
+                    Err(Error::Llm(ServiceError::throttled("test", "slow down")))
                 } else {
                     Ok(n)
                 }
@@ -99,7 +99,7 @@ mod tests {
         let mut calls = 0;
         let r: Result<u32> = retry(&policy, || {
             calls += 1;
-            async { Err(Error::Llm(LlmError::throttled("test", "slow down"))) }
+            async { Err(Error::Llm(ServiceError::throttled("test", "slow down"))) }
         })
         .await;
         assert!(matches!(r, Err(Error::Llm(_))));

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::{Capabilities, ChatRequest, ChatResponse, LlmBackend, Pricing, Usage};
-use crate::error::{Error, LlmError, LlmErrorKind, Result};
+use crate::error::{Error, Result, ServiceError, ServiceErrorKind};
 
 type Responder = dyn Fn(&ChatRequest) -> Result<String> + Send + Sync;
 
@@ -108,9 +108,9 @@ impl LlmBackend for Scripted {
                 .map_err(|_| Error::Internal("scripted backend lock poisoned".into()))?
                 .pop_front()
                 .unwrap_or_else(|| {
-                    Err(Error::Llm(LlmError::new(
+                    Err(Error::Llm(ServiceError::new(
                         "scripted",
-                        LlmErrorKind::Protocol,
+                        ServiceErrorKind::Protocol,
                         "the script has no more responses",
                     )))
                 })?,
