@@ -16,7 +16,7 @@ use asklake::llm::{ChatRequest, LlmBackend, Message, collect_stream};
 use asklake::pipeline::{EmptyResultPolicy, Text2Sql};
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
-use common::fake_llm::{FakeLlm, Reply};
+use asklake::llm::fake_server::{FakeLlm, Reply};
 use common::*;
 
 fn fast_retry(n: u32) -> RetryPolicy {

@@ -7,6 +7,8 @@
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
 pub mod models;
+#[cfg(feature = "test-utils")]
+pub mod fake_server;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod retry;

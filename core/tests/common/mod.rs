@@ -9,8 +9,6 @@ use asklake::engine::LocalEngine;
 use asklake::engine::duckdb::LocalOptions;
 use chrono::{DateTime, Utc};
 
-pub mod fake_llm;
-
 pub const AS_OF: &str = "2026-11-28T00:00:00Z";
 
 pub fn as_of() -> DateTime<Utc> {

@@ -1,6 +1,7 @@
 //! A loopback fake of the Bedrock Runtime (Converse REST-JSON, ConverseStream with AWS event-stream framing)
-//! and OpenAI chat-completions (JSON and SSE) wire protocols, for the real SDK / HTTP clients.
-#![allow(dead_code)]
+//! and OpenAI chat-completions (JSON and SSE) wire protocols, for the real SDK / HTTP clients (feature
+//! `test-utils`: tests, notebooks in CI, benchmarks). Serves 127.0.0.1 only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
