@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use asklake::engine::duckdb::LocalOptions;
 use asklake::engine::{LocalEngine, QueryEngine, QueryOptions, format};
-use asklake::llm::LlmBackend;
 use asklake::pipeline::{EmptyResultPolicy, Session, Text2Sql};
 use asklake::{Error, demo};
 use chrono::{DateTime, Utc};
@@ -175,45 +174,9 @@ fn exit_code(e: &Error) -> u8 {
 /// Exit code of `ask` when the model declined to answer.
 const EXIT_REFUSED: u8 = 3;
 
-async fn make_llm(args: &AskArgs) -> asklake::Result<Option<Arc<dyn LlmBackend>>> {
-    match args.llm.as_str() {
-        "none" | "" => Ok(None),
-        #[cfg(feature = "bedrock")]
-        "bedrock" => {
-            let model = args.model.as_deref().unwrap_or("sonnet");
-            Ok(Some(Arc::new(
-                asklake::llm::bedrock::Bedrock::from_env(model).await?,
-            )))
-        }
-        #[cfg(feature = "openai")]
-        "openai" => {
-            let model = args.model.as_deref().ok_or_else(|| {
-                Error::Config("--llm openai needs --model (the server's model name)".into())
-            })?;
-            let base = args
-                .base_url
-                .clone()
-                .unwrap_or_else(asklake::llm::openai::OpenAiCompatible::default_base_url);
-            Ok(Some(Arc::new(asklake::llm::openai::OpenAiCompatible::new(
-                base, model,
-            )?)))
-        }
-        other => Err(Error::Config(format!(
-            "unknown --llm {other:?}; use bedrock, openai or none (this build has: {})",
-            [
-                #[cfg(feature = "bedrock")]
-                "bedrock",
-                #[cfg(feature = "openai")]
-                "openai",
-                "none",
-            ]
-            .join(", ")
-        ))),
-    }
-}
-
 async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<ExitCode> {
-    let llm = make_llm(&args).await?;
+    let llm = asklake::llm::from_config(&args.llm, args.model.as_deref(), args.base_url.as_deref())
+        .await?;
     let mut builder = Text2Sql::builder(engine)
         .max_attempts(args.max_attempts)
         .empty_result(args.empty_result.parse::<EmptyResultPolicy>()?)

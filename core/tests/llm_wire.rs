@@ -10,13 +10,13 @@ use std::time::Duration;
 use asklake::Error;
 use asklake::error::ServiceErrorKind;
 use asklake::llm::bedrock::{Bedrock, default_timeouts};
+use asklake::llm::fake_server::{FakeLlm, Reply};
 use asklake::llm::openai::OpenAiCompatible;
 use asklake::llm::retry::RetryPolicy;
 use asklake::llm::{ChatRequest, LlmBackend, Message, collect_stream};
 use asklake::pipeline::{EmptyResultPolicy, Text2Sql};
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
-use asklake::llm::fake_server::{FakeLlm, Reply};
 use common::*;
 
 fn fast_retry(n: u32) -> RetryPolicy {

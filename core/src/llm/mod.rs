@@ -6,9 +6,9 @@
 
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
-pub mod models;
 #[cfg(feature = "test-utils")]
 pub mod fake_server;
+pub mod models;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod retry;
@@ -190,6 +190,48 @@ pub trait LlmBackend: fmt::Debug + Send + Sync {
             }),
         ];
         Ok(stream::iter(events).boxed())
+    }
+}
+
+/// The backend named by `kind` (`bedrock`, `openai`, `none`), as the CLI and the Python package configure it:
+/// Bedrock's model defaults to `sonnet`; the OpenAI-compatible backend needs a model and takes its base URL
+/// from `base_url`, else `OPENAI_BASE_URL`, else OpenAI's.
+pub async fn from_config(
+    kind: &str,
+    model: Option<&str>,
+    base_url: Option<&str>,
+) -> Result<Option<std::sync::Arc<dyn LlmBackend>>> {
+    use crate::error::Error;
+    let _ = (&model, &base_url);
+    match kind {
+        "none" | "" => Ok(None),
+        #[cfg(feature = "bedrock")]
+        "bedrock" => Ok(Some(std::sync::Arc::new(
+            bedrock::Bedrock::from_env(model.unwrap_or("sonnet")).await?,
+        ))),
+        #[cfg(feature = "openai")]
+        "openai" => {
+            let model = model.ok_or_else(|| {
+                Error::Config("the openai backend needs a model (the server's model name)".into())
+            })?;
+            let base = base_url
+                .map(String::from)
+                .unwrap_or_else(openai::OpenAiCompatible::default_base_url);
+            Ok(Some(std::sync::Arc::new(openai::OpenAiCompatible::new(
+                base, model,
+            )?)))
+        }
+        other => Err(Error::Config(format!(
+            "unknown LLM backend {other:?}; use bedrock, openai or none (this build has: {})",
+            [
+                #[cfg(feature = "bedrock")]
+                "bedrock",
+                #[cfg(feature = "openai")]
+                "openai",
+                "none",
+            ]
+            .join(", ")
+        ))),
     }
 }
 

@@ -680,7 +680,8 @@ impl Text2Sql {
         Ok(answer)
     }
 
-    fn explanation_request(&self, answer: &Answer) -> Result<ChatRequest> {
+    /// The explanation call for an answer (for callers that stream it themselves).
+    pub fn explanation_request(&self, answer: &Answer) -> Result<ChatRequest> {
         let (Some(sql), Some(result)) = (&answer.sql, &answer.result) else {
             return Err(Error::Config(
                 "this answer has no query result to explain".into(),

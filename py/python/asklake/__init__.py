@@ -1,0 +1,149 @@
+"""asklake: ask an Amazon Security Lake questions; get validated Athena SQL, the result and an explanation.
+
+Everything runs in the Rust core (``asklake._native``); this package only names things.
+
+>>> import asklake
+>>> lake = asklake.LocalLake.demo("asklake-demo", scale=0.1)          # doctest: +SKIP
+>>> t2s = asklake.Text2Sql(lake, asklake.Bedrock("sonnet"))           # doctest: +SKIP
+>>> ans = t2s.ask("Which source IPs made the most API calls last week?")  # doctest: +SKIP
+>>> ans.to_pandas()                                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from os import PathLike
+from typing import Any
+
+from . import _native
+from ._native import (
+    Answer,
+    ArrowResult,
+    AsklakeError,
+    Athena,
+    ConfigError,
+    GuardError,
+    LakeError,
+    LlmError,
+    LocalLake,
+    QueryError,
+    QueryTimeoutError,
+    ServiceError,
+    Session,
+    UnresolvedError,
+    ValidationError,
+    __version__,
+)
+from ._native import Llm as Llm
+
+__all__ = [
+    "Answer",
+    "ArrowResult",
+    "AsklakeError",
+    "Athena",
+    "Bedrock",
+    "ConfigError",
+    "GuardError",
+    "LakeError",
+    "Llm",
+    "LlmError",
+    "LocalLake",
+    "NoLLM",
+    "OpenAICompatible",
+    "QueryError",
+    "QueryTimeoutError",
+    "Scripted",
+    "ServiceError",
+    "Session",
+    "Text2Sql",
+    "UnresolvedError",
+    "ValidationError",
+    "__version__",
+    "llm_from_env",
+]
+
+
+def Bedrock(model: str = "sonnet", *, region: str | None = None, endpoint_url: str | None = None) -> Llm:
+    """Amazon Bedrock (Converse). ``model``: ``haiku``, ``sonnet``, ``opus``, ``sonnet-4``, ``nova-pro``, … or an id."""
+    return _native.bedrock(model, region, endpoint_url)
+
+
+def OpenAICompatible(
+    base_url: str, model: str, *, api_key: str | None = None, timeout_s: float = 120.0
+) -> Llm:
+    """Any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, LM Studio, OpenAI)."""
+    return _native.openai_compatible(base_url, model, api_key, timeout_s)
+
+
+def NoLLM() -> Llm:
+    """No model: ``ask`` raises ConfigError saying how to configure one."""
+    return _native.no_llm()
+
+
+def Scripted(responses: list[str]) -> Llm:
+    """A scripted model replaying ``responses`` in order (tests, notebooks in CI)."""
+    return _native.scripted(list(responses))
+
+
+def llm_from_env(kind: str | None = None, model: str | None = None, base_url: str | None = None) -> Llm:
+    """The model the CLI would use (``ASKLAKE_LLM``, ``ASKLAKE_MODEL``, ``OPENAI_BASE_URL``)."""
+    return _native.llm_from_env(kind, model, base_url)
+
+
+class Text2Sql:
+    """Question → SQL → result → explanation over a LocalLake or Athena engine.
+
+    ``llm`` defaults to :func:`llm_from_env` (the CLI's ``ASKLAKE_LLM`` / ``ASKLAKE_MODEL``).
+    """
+
+    def __init__(
+        self,
+        engine: LocalLake | Athena,
+        llm: Llm | None = None,
+        *,
+        max_attempts: int = 3,
+        empty_result: str = "retry_once",
+        explain: bool = True,
+        as_of: str | None = None,
+        max_rows: int = 1000,
+        audit_log: str | PathLike[str] | None = None,
+        examples: list[tuple[str, str]] | None = None,
+    ) -> None:
+        if llm is None:
+            llm = llm_from_env()
+        self._inner = _native.Text2Sql(
+            engine,
+            llm,
+            max_attempts,
+            empty_result,
+            explain,
+            as_of,
+            max_rows,
+            None if audit_log is None else str(audit_log),
+            examples,
+        )
+
+    def ask(self, question: str) -> Answer:
+        """Answers; raises UnresolvedError, LlmError, ConfigError, … on failure. Releases the GIL."""
+        return self._inner.ask(question)
+
+    def run(self, question: str) -> Answer:
+        """Like :meth:`ask`, but a failed question returns an Answer whose ``to_dict()["error"]`` says why."""
+        return self._inner.run(question)
+
+    async def ask_async(self, question: str) -> Answer:
+        """:meth:`ask` for asyncio code: runs in the default executor, so the event loop keeps going."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._inner.ask, question)
+
+    def explain_stream(self, answer: Answer) -> Iterator[str]:
+        """The explanation as text chunks while the model writes it."""
+        return iter(self._inner.explain_stream(answer))
+
+    def prompt(self, question: str) -> dict[str, Any]:
+        """The prompt the model would get: ``{"system", "messages", …}``."""
+        return self._inner.prompt(question)
+
+    def session(self) -> Session:
+        """A conversation: follow-up questions see the previous ones."""
+        return self._inner.session()

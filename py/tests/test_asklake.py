@@ -1,0 +1,199 @@
+"""The Python package over the Rust core: engines, the pipeline, errors, Arrow/pandas, GIL, signals, fork."""
+
+import ast
+import asyncio
+import os
+import pickle
+import signal
+import threading
+import time
+from pathlib import Path
+
+import asklake
+import pyarrow as pa
+import pytest
+from asklake import _native
+from asklake.testing import FakeAthena, FakeLlmServer
+from conftest import CT2, FLOW2, TOP, block
+
+
+def test_stub_matches_the_native_module():
+    stub = Path(asklake.__file__).with_name("_native.pyi")
+    tree = ast.parse(stub.read_text())
+    stubbed = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    stubbed |= {t.target.id for t in tree.body if isinstance(t, ast.AnnAssign)}
+    native = {n for n in dir(_native) if not n.startswith("_")} | {"__version__"}
+    assert stubbed == native
+    for cls in [n for n in tree.body if isinstance(n, ast.ClassDef)]:
+        for item in cls.body:
+            if isinstance(item, ast.FunctionDef) and not item.name.startswith("__"):
+                assert hasattr(getattr(_native, cls.name), item.name), f"{cls.name}.{item.name}"
+    assert (Path(asklake.__file__).parent / "py.typed").exists()
+
+
+def test_local_lake_tables_schema_sql(lake):
+    tables = lake.tables()
+    assert len(tables) == 10 and CT2 in tables
+    schema = lake.schema(CT2)
+    actor = next(c for c in schema["columns"] if c["name"] == "actor")
+    assert actor["data_type"]["kind"] == "struct"
+    r = lake.sql(f"SELECT time_dt, actor, resources FROM {CT2} WHERE resources IS NOT NULL LIMIT 20")
+    assert len(r) == r.row_count == 20 and r.columns == ["time_dt", "actor", "resources"]
+    table = r.to_arrow()
+    assert pa.types.is_struct(table.schema.field("actor").type)
+    assert pa.types.is_list(table.schema.field("resources").type)
+    df = r.to_pandas()
+    assert isinstance(df["actor"][0], dict) and "user" in df["actor"][0]
+    # The Arrow C stream protocol: pyarrow imports the capsule directly.
+    assert pa.RecordBatchReader.from_stream(r).read_all().num_rows == 20
+
+
+def test_errors_are_typed_with_details_and_pickle(lake):
+    with pytest.raises(asklake.GuardError) as g:
+        lake.sql(f"DELETE FROM {CT2}")
+    assert g.value.code == "write" and g.value.reason
+    with pytest.raises(asklake.GuardError):
+        lake.sql("SELECT * FROM read_csv('/etc/passwd')")
+    with pytest.raises(asklake.QueryError) as q:
+        lake.sql(f"SELECT nope FROM {CT2}")
+    assert q.value.kind == "binder" and q.value.engine == "duckdb"
+    for e in (g.value, q.value):
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is type(e) and str(back) == str(e)
+        assert isinstance(back, asklake.AsklakeError)
+    assert pickle.loads(pickle.dumps(q.value)).kind == "binder"
+    with pytest.raises(asklake.LakeError):
+        asklake.LocalLake("/nonexistent/lake")
+    with pytest.raises(asklake.QueryTimeoutError):
+        lake.sql(f"SELECT count(*) FROM {FLOW2} a, {FLOW2} b, {FLOW2} c", timeout_s=0.3)
+
+
+def test_ask_with_a_scripted_model(lake, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    bad = block(f"SELECT sourceipaddress FROM {CT2}")
+    t2s = asklake.Text2Sql(
+        lake, asklake.Scripted([bad, block(TOP), "The top five caller IPs."]), audit_log=log
+    )
+    a = t2s.ask("Which source IPs made the most API calls last week?")
+    assert a.row_count == 5 and a.source == "llm" and a.model == "scripted"
+    assert len(a.attempts) == 2 and "does not exist" in a.attempts[0]["error"]
+    assert a.explanation == "The top five caller IPs."
+    assert a.usage["input_tokens"] > 0 and set(a.timings) == {"llm", "engine", "total"}
+    assert [s["step"] for s in a.trace][:2] == ["prompt", "response"]
+    assert a.to_pandas()["calls"].is_monotonic_decreasing
+    html = a._repr_html_()
+    assert "<table>" in html and "&gt;=" in html and "2 attempt(s)" in html
+    assert a.to_dict()["row_count"] == 5
+    assert log.read_text().count("\n") == 1
+
+
+def test_failures_refusals_and_configuration(lake):
+    bad = block(f"SELECT nope FROM {CT2}")
+    t2s = asklake.Text2Sql(lake, asklake.Scripted([bad, bad]), max_attempts=2, explain=False)
+    with pytest.raises(asklake.UnresolvedError) as e:
+        t2s.ask("API calls")
+    assert e.value.attempts == 2 and "nope" in e.value.last_error
+    a = asklake.Text2Sql(lake, asklake.Scripted([bad]), max_attempts=1, explain=False).run("API calls")
+    assert a.sql is None and "no working query" in a.to_dict()["error"]
+    r = asklake.Text2Sql(lake, asklake.Scripted(["CANNOT_ANSWER: not about logs"])).ask("weather?")
+    assert r.refusal == "not about logs" and r.result is None
+    with pytest.raises(asklake.ConfigError, match="--llm bedrock"):
+        asklake.Text2Sql(lake, asklake.NoLLM()).ask("API calls")
+    with pytest.raises(asklake.ConfigError, match="empty"):
+        asklake.Text2Sql(lake, asklake.Scripted([])).ask("   ")
+    with pytest.raises(asklake.ConfigError, match="empty-result"):
+        asklake.Text2Sql(lake, asklake.NoLLM(), empty_result="maybe")
+
+
+def test_explanation_streams_and_sessions(lake):
+    t2s = asklake.Text2Sql(lake, asklake.Scripted([block(TOP), "Five IPs made most calls."]), explain=False)
+    a = t2s.ask("top IPs last week")
+    assert a.explanation is None
+    assert "".join(t2s.explain_stream(a)) == "Five IPs made most calls."
+    prompt = t2s.prompt("top IPs last week")
+    assert (
+        "cloud_trail_mgmt_2_0" in prompt["system"]
+        and prompt["messages"][-1]["content"] == "top IPs last week"
+    )
+
+    yesterday = TOP.replace("'7' DAY", "'1' DAY")
+    s = asklake.Text2Sql(lake, asklake.Scripted([block(TOP), block(yesterday)]), explain=False).session()
+    s.ask("top IPs last week")
+    s.ask("now only yesterday")
+    assert [h["question"] for h in s.history] == ["top IPs last week", "now only yesterday"]
+
+
+def test_async_and_inside_a_running_loop(lake):
+    t2s = asklake.Text2Sql(lake, asklake.Scripted([block(TOP), block(TOP)]), explain=False)
+
+    async def main():
+        a = await t2s.ask_async("top IPs last week")
+        b = t2s.ask("top IPs last week")  # the sync API inside a running event loop, as in Jupyter
+        return a.row_count, b.row_count
+
+    assert asyncio.run(main()) == (5, 5)
+
+
+def test_long_calls_release_the_gil(lake):
+    ticks = 0
+    stop = threading.Event()
+
+    def count():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    th = threading.Thread(target=count)
+    th.start()
+    t0 = time.time()
+    with pytest.raises(asklake.QueryTimeoutError):
+        lake.sql(f"SELECT count(*) FROM {FLOW2} a, {FLOW2} b, {FLOW2} c", timeout_s=1.0)
+    stop.set()
+    th.join()
+    assert time.time() - t0 >= 0.9
+    assert ticks > 100, ticks
+
+
+def test_ctrl_c_raises_keyboard_interrupt(lake):
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.time()
+    with pytest.raises(KeyboardInterrupt):
+        lake.sql(f"SELECT count(*) FROM {FLOW2} a, {FLOW2} b, {FLOW2} c", timeout_s=30)
+    assert time.time() - t0 < 5
+
+
+def test_fork_safe_runtime(lake):
+    lake.sql(f"SELECT count(*) FROM {CT2}")  # start the runtime in the parent
+    pid = os.fork()
+    if pid == 0:
+        ok = False
+        try:
+            ok = lake.sql(f"SELECT count(*) FROM {CT2}").row_count == 1
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_athena_and_bedrock_over_loopback_fakes(lake, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDPY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    fake_athena = FakeAthena(lake)
+    athena = asklake.Athena(region="us-east-1", endpoint_url=fake_athena.url, output_location="s3://b/p/")
+    assert CT2 in athena.tables()
+    r = athena.sql(TOP)
+    assert r.row_count == 5 and r.bytes_scanned > 0 and r.cost_usd > 0
+    with pytest.raises(asklake.GuardError, match="time filter"):
+        athena.sql(f"SELECT count(*) FROM {CT2}")
+    fake_llm = FakeLlmServer([block(TOP), "Top five callers."])
+    llm = asklake.Bedrock("haiku", region="us-east-1", endpoint_url=fake_llm.url)
+    a = asklake.Text2Sql(athena, llm).ask("top IPs last week")
+    assert a.row_count == 5 and a.cost_usd > 0 and a.explanation == "Top five callers."
+    assert fake_llm.paths() == [
+        "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
+        "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream",
+    ]

