@@ -156,12 +156,17 @@ def test_long_calls_release_the_gil(lake):
 
 
 def test_ctrl_c_raises_keyboard_interrupt(lake):
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    t0 = time.time()
-    with pytest.raises(KeyboardInterrupt):
-        lake.sql(f"SELECT count(*) FROM {FLOW2} a, {FLOW2} b, {FLOW2} c", timeout_s=30)
-    assert time.time() - t0 < 5
+    # CI may start us with SIGINT ignored (background jobs); Python and Jupyter normally install this handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        t0 = time.time()
+        with pytest.raises(KeyboardInterrupt):
+            lake.sql(f"SELECT count(*) FROM {FLOW2} a, {FLOW2} b, {FLOW2} c", timeout_s=30)
+        assert time.time() - t0 < 5
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_fork_safe_runtime(lake):
@@ -197,3 +202,35 @@ def test_athena_and_bedrock_over_loopback_fakes(lake, monkeypatch):
         "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
         "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream",
     ]
+
+
+def test_openai_compatible_and_env_configuration(lake, monkeypatch):
+    server = FakeLlmServer([block(TOP), "Top callers."])
+    llm = asklake.OpenAICompatible(f"{server.url}/v1", "qwen2.5", api_key="sk-test")
+    assert (llm.backend, llm.model) == ("openai", "qwen2.5")
+    a = asklake.Text2Sql(lake, llm).ask("지난주 API 호출이 가장 많은 IP는?")
+    assert a.row_count == 5 and a.explanation == "Top callers."
+    assert server.paths() == ["/v1/chat/completions", "/v1/chat/completions"]
+    monkeypatch.setenv("ASKLAKE_LLM", "openai")
+    monkeypatch.setenv("ASKLAKE_MODEL", "llama3.1")
+    env_llm = asklake.llm_from_env(base_url="http://127.0.0.1:9/v1")
+    assert (env_llm.backend, env_llm.model) == ("openai", "llama3.1")
+    monkeypatch.setenv("ASKLAKE_LLM", "none")
+    assert asklake.llm_from_env().backend == "none"
+    with pytest.raises(asklake.ConfigError, match="unknown LLM backend"):
+        asklake.llm_from_env("gpt")
+
+
+def test_athena_schema_and_failures(lake, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDPY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake = FakeAthena(lake, fail_with="COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved")
+    athena = asklake.Athena(region="us-east-1", endpoint_url=fake.url)
+    schema = athena.schema(CT2)
+    assert schema["name"].endswith("cloud_trail_mgmt_2_0")
+    assert schema["security_lake"]["source"] == "cloud_trail_mgmt"
+    with pytest.raises(asklake.QueryError) as e:
+        athena.sql(TOP)
+    assert e.value.engine == "athena" and e.value.kind == "binder"
+    assert e.value.message.startswith("COLUMN_NOT_FOUND")
