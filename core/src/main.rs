@@ -98,6 +98,26 @@ enum Command {
     },
     /// Ask a question in plain language (English or Korean): SQL, result and explanation.
     Ask(AskArgs),
+    /// The verified question → SQL library: `list`, or `search QUESTION` (lexical retrieval scores).
+    Fewshot {
+        #[command(subcommand)]
+        action: FewshotAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FewshotAction {
+    /// Every example: id, tables, question.
+    List,
+    /// The examples closest to a question, best first.
+    Search {
+        question: String,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Print a JSON list of {"id", "question", "score"}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -184,8 +204,13 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
         .max_rows(args.max_rows)
         // Text output streams the explanation after printing the table; JSON collects it in the run.
         .explain(args.json && !args.no_explain);
-    if let Some(l) = llm {
-        builder = builder.llm(l);
+    match llm {
+        Some(l) => builder = builder.llm(l),
+        // No LLM: answer from the verified library when a question matches it well.
+        None => {
+            let lib = asklake::fewshot::library::Library::builtin()?;
+            builder = builder.retriever(Arc::new(asklake::fewshot::library::LexicalRetriever::from_library(&lib)));
+        }
     }
     if let Some(p) = &args.audit_log {
         builder = builder.audit_log(p);
@@ -254,7 +279,9 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
     );
     let _ = out.flush();
     let mut usage = answer.usage;
-    if !args.no_explain
+    if answer.source == asklake::pipeline::AnswerSource::Library {
+        let _ = writeln!(out, "{}", answer.explanation.as_deref().unwrap_or_default());
+    } else if !args.no_explain
         && let Some(llm) = t2s.llm()
     {
         let stream = t2s.explain_stream(&answer).await?;
@@ -433,6 +460,32 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 }
             };
             let _ = writeln!(stdout, "{}", text.trim_end());
+        }
+        Command::Fewshot { action } => {
+            use asklake::fewshot::FewShotRetriever;
+            use asklake::fewshot::library::{LexicalRetriever, Library};
+            let lib = Library::builtin()?;
+            match action {
+                FewshotAction::List => {
+                    for e in &lib.entries {
+                        println!("{}\t{}", e.example.id, e.example.question);
+                    }
+                }
+                FewshotAction::Search { question, k, json } => {
+                    let hits = LexicalRetriever::from_library(&lib).retrieve(&question, k).await?;
+                    if json {
+                        let v: Vec<serde_json::Value> = hits
+                            .iter()
+                            .map(|h| serde_json::json!({"id": h.example.id, "question": h.example.question, "score": h.score}))
+                            .collect();
+                        println!("{}", serde_json::Value::Array(v));
+                    } else {
+                        for h in hits {
+                            println!("{:.3}\t{}\t{}", h.score, h.example.id, h.example.question);
+                        }
+                    }
+                }
+            }
         }
         Command::Ask(args) => {
             let engine = open(args.as_of).await?;

@@ -3,6 +3,8 @@
 //! [`FewShotRetriever`] ranks examples for a question. This module ships [`FixedExamples`] (the same list
 //! for every question); the retrieval issue adds embedding and hybrid retrievers over `fewshot/`.
 
+pub mod library;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 

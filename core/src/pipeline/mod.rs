@@ -65,6 +65,8 @@ pub struct Options {
     pub audit_log: Option<PathBuf>,
     /// Longest question accepted, in characters.
     pub max_question_chars: usize,
+    /// Without an LLM, answer from the best library example when its retrieval score reaches this.
+    pub library_threshold: f32,
 }
 
 impl Default for Options {
@@ -84,6 +86,7 @@ impl Default for Options {
             max_history: 6,
             audit_log: None,
             max_question_chars: 2000,
+            library_threshold: 0.5,
         }
     }
 }
@@ -587,6 +590,9 @@ impl Text2Sql {
     ) -> Result<Answer> {
         let started = Instant::now();
         let question = self.check_question(question)?;
+        if self.inner.llm.is_none() {
+            return self.library_answer(&question, started).await;
+        }
         let llm = self.require_llm()?.clone();
         let o = &self.inner.options;
         let prepared = self.prepare(&question, history).await?;
@@ -674,6 +680,76 @@ impl Text2Sql {
         }
         answer.cost_usd = llm.pricing().map(|p| llm::cost_usd(&p, &answer.usage));
         answer.timings.total = started.elapsed();
+        if let Some(path) = &o.audit_log {
+            audit(path, &answer, self.inner.engine.name())?;
+        }
+        Ok(answer)
+    }
+
+    /// Without an LLM: the best library example's SQL, run on the engine and labelled with its id and score,
+    /// when the score reaches `library_threshold`; otherwise how to configure an LLM.
+    async fn library_answer(&self, question: &str, started: Instant) -> Result<Answer> {
+        let o = &self.inner.options;
+        let best = match &self.inner.retriever {
+            Some(r) => r.retrieve(question, 1).await?.into_iter().next(),
+            None => None,
+        };
+        let best = match best {
+            Some(b) if b.score >= o.library_threshold => b,
+            other => {
+                let why = match other {
+                    Some(b) => format!(
+                        "the closest library example ({}, score {:.2}) is below the threshold {:.2}; ",
+                        b.example.id, b.score, o.library_threshold
+                    ),
+                    None if self.inner.retriever.is_some() => "no library example matches; ".into(),
+                    None => String::new(),
+                };
+                let how = self.require_llm().err().map(|e| e.to_string()).unwrap_or_default();
+                return Err(Error::Config(format!("{why}{}", how.trim_start_matches("configuration error: "))));
+            }
+        };
+        let catalog = self.catalog().await?;
+        let guard = crate::sql::Guard::new(
+            &catalog,
+            GuardConfig {
+                max_rows: o.max_rows,
+                ..Default::default()
+            },
+        );
+        let guarded = guard.check(&best.example.sql)?;
+        let t = Instant::now();
+        let result = self.inner.engine.execute(&guarded.sql, &self.query_options(o.max_rows)).await;
+        let engine_time = t.elapsed();
+        let (result, error) = match result {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        let answer = Answer {
+            question: question.to_string(),
+            sql: Some(guarded.sql.clone()),
+            result,
+            refusal: None,
+            error,
+            attempts: Vec::new(),
+            explanation: Some(format!(
+                "Answered from the verified query library: example {} (\"{}\"), retrieval score {:.2}.",
+                best.example.id, best.example.question, best.score
+            )),
+            source: AnswerSource::Library,
+            model: format!("library:{}", best.example.id),
+            tables: guarded.tables.clone(),
+            examples: vec![best],
+            usage: Usage::default(),
+            cost_usd: Some(0.0),
+            timings: Timings {
+                llm: Duration::ZERO,
+                engine: engine_time,
+                total: started.elapsed(),
+            },
+            trace: Vec::new(),
+            prompt_chars: 0,
+        };
         if let Some(path) = &o.audit_log {
             audit(path, &answer, self.inner.engine.name())?;
         }

@@ -1,0 +1,279 @@
+//! The verified question → SQL library (`fewshot/library/*.jsonl`, one file per source family; compiled in,
+//! or read from a folder) and a lexical retriever over it: BM25 over English words, SQL identifiers and
+//! Hangul character bigrams (Korean attaches particles to words, so whole-word matching fails).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Example, FewShotRetriever, ScoredExample};
+use crate::error::{Error, Result};
+
+/// A library entry as stored: an [`Example`] plus whether its SQL returns rows on the demo lake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryEntry {
+    #[serde(flatten)]
+    pub example: Example,
+    #[serde(default = "yes")]
+    pub expect_rows: bool,
+    /// `original` for the original system's questions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+const BUILTIN: [(&str, &str); 4] = [
+    ("cloudtrail.jsonl", include_str!("../../../fewshot/library/cloudtrail.jsonl")),
+    ("network.jsonl", include_str!("../../../fewshot/library/network.jsonl")),
+    ("findings.jsonl", include_str!("../../../fewshot/library/findings.jsonl")),
+    ("other_sources.jsonl", include_str!("../../../fewshot/library/other_sources.jsonl")),
+];
+
+/// The library: every entry, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    pub entries: Vec<LibraryEntry>,
+}
+
+impl Library {
+    /// The library shipped with asklake.
+    pub fn builtin() -> Result<Self> {
+        let mut entries = Vec::new();
+        for (name, text) in BUILTIN {
+            entries.extend(parse(name, text)?);
+        }
+        Ok(Library { entries })
+    }
+
+    /// Every `*.jsonl` file of a folder, sorted by name.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        files.sort();
+        let mut entries = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
+            entries.extend(parse(&f.display().to_string(), &text)?);
+        }
+        Ok(Library { entries })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&LibraryEntry> {
+        self.entries.iter().find(|e| e.example.id == id)
+    }
+}
+
+fn parse(name: &str, text: &str) -> Result<Vec<LibraryEntry>> {
+    let mut out: Vec<LibraryEntry> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: LibraryEntry = serde_json::from_str(line)
+            .map_err(|e| Error::Config(format!("{name} line {}: {e}", i + 1)))?;
+        if e.example.id.is_empty() || e.example.question.trim().is_empty() || e.example.sql.trim().is_empty() {
+            return Err(Error::Config(format!("{name} line {}: id, question and sql are required", i + 1)));
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// Lower-cased terms: ASCII words (SQL identifiers split on `.` and `_` too) and Hangul bigrams.
+pub fn terms(text: &str) -> Vec<String> {
+    const STOP: [&str; 24] = [
+        "the", "a", "an", "of", "in", "on", "for", "to", "and", "or", "is", "are", "was", "were", "what",
+        "which", "who", "show", "me", "list", "there", "any", "by", "with",
+    ];
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut hangul: Vec<char> = Vec::new();
+    let flush_word = |w: &mut String, out: &mut Vec<String>| {
+        if !w.is_empty() {
+            let lw = w.to_lowercase();
+            if !STOP.contains(&lw.as_str()) {
+                // Light stemming: logins → login, calls → call.
+                let stem = lw.strip_suffix('s').filter(|s| s.len() > 3).unwrap_or(&lw).to_string();
+                out.push(stem);
+            }
+            w.clear();
+        }
+    };
+    let flush_hangul = |h: &mut Vec<char>, out: &mut Vec<String>| {
+        if h.len() == 1 {
+            out.push(h[0].to_string());
+        }
+        for pair in h.windows(2) {
+            out.push(pair.iter().collect());
+        }
+        h.clear();
+    };
+    for c in text.chars() {
+        if ('\u{AC00}'..='\u{D7A3}').contains(&c) {
+            flush_word(&mut word, &mut out);
+            hangul.push(c);
+        } else if c.is_ascii_alphanumeric() {
+            flush_hangul(&mut hangul, &mut out);
+            word.push(c);
+        } else {
+            flush_word(&mut word, &mut out);
+            flush_hangul(&mut hangul, &mut out);
+        }
+    }
+    flush_word(&mut word, &mut out);
+    flush_hangul(&mut hangul, &mut out);
+    out
+}
+
+/// BM25 over each example's English and Korean questions (the SQL's identifiers weigh less: they are shared).
+#[derive(Debug, Clone)]
+pub struct LexicalRetriever {
+    examples: Vec<Example>,
+    docs: Vec<HashMap<String, f32>>,
+    lengths: Vec<f32>,
+    avg_len: f32,
+    idf: HashMap<String, f32>,
+}
+
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+impl LexicalRetriever {
+    pub fn new(examples: Vec<Example>) -> Self {
+        let mut docs = Vec::new();
+        let mut lengths = Vec::new();
+        for e in &examples {
+            let mut tf: HashMap<String, f32> = HashMap::new();
+            let mut len = 0.0;
+            let text = format!("{} {}", e.question, e.question_ko.clone().unwrap_or_default());
+            for t in terms(&text) {
+                *tf.entry(t).or_default() += 1.0;
+                len += 1.0;
+            }
+            for t in terms(&e.sql) {
+                *tf.entry(t).or_default() += 0.3;
+                len += 0.3;
+            }
+            docs.push(tf);
+            lengths.push(len);
+        }
+        let n = docs.len().max(1) as f32;
+        let mut df: HashMap<String, f32> = HashMap::new();
+        for d in &docs {
+            for t in d.keys() {
+                *df.entry(t.clone()).or_default() += 1.0;
+            }
+        }
+        let idf = df
+            .into_iter()
+            .map(|(t, f)| (t, ((n - f + 0.5) / (f + 0.5) + 1.0).ln()))
+            .collect();
+        let avg_len = lengths.iter().sum::<f32>() / n;
+        LexicalRetriever {
+            examples,
+            docs,
+            lengths,
+            avg_len: avg_len.max(1.0),
+            idf,
+        }
+    }
+
+    pub fn from_library(lib: &Library) -> Self {
+        Self::new(lib.entries.iter().map(|e| e.example.clone()).collect())
+    }
+
+    /// Scores in [0, 1]: BM25 divided by its bound for this query (every query term saturated).
+    pub fn scores(&self, question: &str) -> Vec<(usize, f32)> {
+        let mut q: Vec<String> = terms(question);
+        q.sort();
+        q.dedup();
+        let bound: f32 = q.iter().map(|t| self.idf.get(t).copied().unwrap_or(0.0) * (K1 + 1.0)).sum();
+        if bound <= 0.0 {
+            return Vec::new();
+        }
+        let mut out: Vec<(usize, f32)> = self
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let norm = K1 * (1.0 - B + B * self.lengths[i] / self.avg_len);
+                let s: f32 = q
+                    .iter()
+                    .filter_map(|t| {
+                        let tf = *d.get(t)?;
+                        Some(self.idf.get(t).copied().unwrap_or(0.0) * tf * (K1 + 1.0) / (tf + norm))
+                    })
+                    .sum();
+                (i, s / bound)
+            })
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+}
+
+#[async_trait]
+impl FewShotRetriever for LexicalRetriever {
+    fn name(&self) -> &str {
+        "lexical"
+    }
+
+    async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
+        Ok(self
+            .scores(question)
+            .into_iter()
+            .take(k)
+            .map(|(i, score)| ScoredExample {
+                example: self.examples[i].clone(),
+                score,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_library_is_well_formed() {
+        let lib = Library::builtin().unwrap();
+        assert!(lib.entries.len() >= 50);
+        let mut ids: Vec<&str> = lib.entries.iter().map(|e| e.example.id.as_str()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate ids");
+        assert!(lib.entries.iter().all(|e| e.example.question_ko.is_some()));
+        assert_eq!(lib.entries.iter().filter(|e| e.origin.as_deref() == Some("original")).count(), 22);
+    }
+
+    #[test]
+    fn hangul_bigrams_survive_particles() {
+        let a = terms("로그인 시도는");
+        let b = terms("로그인을 시도한");
+        assert!(a.contains(&"로그".to_string()) && b.contains(&"로그".to_string()));
+        assert!(terms("Which logins failed?").contains(&"login".to_string()));
+    }
+
+    #[test]
+    fn paraphrases_find_their_example() {
+        let r = LexicalRetriever::from_library(&Library::builtin().unwrap());
+        let top = |q: &str| r.examples[r.scores(q)[0].0].id.clone();
+        assert_eq!(top("When was the KMS CMK rotated?"), "ct-cmk-rotation");
+        assert_eq!(top("root account usage logs"), "ct-root-usage");
+        assert_eq!(top("어제 로그인 시도 횟수"), "ct-login-attempts-yesterday");
+        assert_eq!(top("루트 계정을 사용한 기록"), "ct-root-usage");
+        assert_eq!(top("possible port scan: IPs hitting many ports"), "flow-port-scan");
+        assert!(r.scores("zzzz qqqq").is_empty());
+    }
+}
