@@ -209,7 +209,9 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
         // No LLM: answer from the verified library when a question matches it well.
         None => {
             let lib = asklake::fewshot::library::Library::builtin()?;
-            builder = builder.retriever(Arc::new(asklake::fewshot::library::LexicalRetriever::from_library(&lib)));
+            builder = builder.retriever(Arc::new(
+                asklake::fewshot::library::LexicalRetriever::from_library(&lib),
+            ));
         }
     }
     if let Some(p) = &args.audit_log {
@@ -472,7 +474,9 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                     }
                 }
                 FewshotAction::Search { question, k, json } => {
-                    let hits = LexicalRetriever::from_library(&lib).retrieve(&question, k).await?;
+                    let hits = LexicalRetriever::from_library(&lib)
+                        .retrieve(&question, k)
+                        .await?;
                     if json {
                         let v: Vec<serde_json::Value> = hits
                             .iter()

@@ -98,7 +98,9 @@ def test_failures_refusals_and_configuration(lake):
     r = asklake.Text2Sql(lake, asklake.Scripted(["CANNOT_ANSWER: not about logs"])).ask("weather?")
     assert r.refusal == "not about logs" and r.result is None
     with pytest.raises(asklake.ConfigError, match="--llm bedrock"):
-        asklake.Text2Sql(lake, asklake.NoLLM()).ask("API calls")
+        asklake.Text2Sql(lake, asklake.NoLLM()).ask("what is the capital of France?")
+    lib = asklake.Text2Sql(lake, asklake.NoLLM()).ask("Are there logs of root account usage?")
+    assert lib.source == "library" and lib.model == "library:ct-root-usage" and lib.row_count > 0
     with pytest.raises(asklake.ConfigError, match="empty"):
         asklake.Text2Sql(lake, asklake.Scripted([])).ask("   ")
     with pytest.raises(asklake.ConfigError, match="empty-result"):

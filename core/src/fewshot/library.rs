@@ -28,10 +28,22 @@ fn yes() -> bool {
 }
 
 const BUILTIN: [(&str, &str); 4] = [
-    ("cloudtrail.jsonl", include_str!("../../../fewshot/library/cloudtrail.jsonl")),
-    ("network.jsonl", include_str!("../../../fewshot/library/network.jsonl")),
-    ("findings.jsonl", include_str!("../../../fewshot/library/findings.jsonl")),
-    ("other_sources.jsonl", include_str!("../../../fewshot/library/other_sources.jsonl")),
+    (
+        "cloudtrail.jsonl",
+        include_str!("../../../fewshot/library/cloudtrail.jsonl"),
+    ),
+    (
+        "network.jsonl",
+        include_str!("../../../fewshot/library/network.jsonl"),
+    ),
+    (
+        "findings.jsonl",
+        include_str!("../../../fewshot/library/findings.jsonl"),
+    ),
+    (
+        "other_sources.jsonl",
+        include_str!("../../../fewshot/library/other_sources.jsonl"),
+    ),
 ];
 
 /// The library: every entry, in file order.
@@ -79,8 +91,14 @@ fn parse(name: &str, text: &str) -> Result<Vec<LibraryEntry>> {
         }
         let e: LibraryEntry = serde_json::from_str(line)
             .map_err(|e| Error::Config(format!("{name} line {}: {e}", i + 1)))?;
-        if e.example.id.is_empty() || e.example.question.trim().is_empty() || e.example.sql.trim().is_empty() {
-            return Err(Error::Config(format!("{name} line {}: id, question and sql are required", i + 1)));
+        if e.example.id.is_empty()
+            || e.example.question.trim().is_empty()
+            || e.example.sql.trim().is_empty()
+        {
+            return Err(Error::Config(format!(
+                "{name} line {}: id, question and sql are required",
+                i + 1
+            )));
         }
         out.push(e);
     }
@@ -90,8 +108,8 @@ fn parse(name: &str, text: &str) -> Result<Vec<LibraryEntry>> {
 /// Lower-cased terms: ASCII words (SQL identifiers split on `.` and `_` too) and Hangul bigrams.
 pub fn terms(text: &str) -> Vec<String> {
     const STOP: [&str; 24] = [
-        "the", "a", "an", "of", "in", "on", "for", "to", "and", "or", "is", "are", "was", "were", "what",
-        "which", "who", "show", "me", "list", "there", "any", "by", "with",
+        "the", "a", "an", "of", "in", "on", "for", "to", "and", "or", "is", "are", "was", "were",
+        "what", "which", "who", "show", "me", "list", "there", "any", "by", "with",
     ];
     let mut out = Vec::new();
     let mut word = String::new();
@@ -101,7 +119,11 @@ pub fn terms(text: &str) -> Vec<String> {
             let lw = w.to_lowercase();
             if !STOP.contains(&lw.as_str()) {
                 // Light stemming: logins → login, calls → call.
-                let stem = lw.strip_suffix('s').filter(|s| s.len() > 3).unwrap_or(&lw).to_string();
+                let stem = lw
+                    .strip_suffix('s')
+                    .filter(|s| s.len() > 3)
+                    .unwrap_or(&lw)
+                    .to_string();
                 out.push(stem);
             }
             w.clear();
@@ -153,7 +175,11 @@ impl LexicalRetriever {
         for e in &examples {
             let mut tf: HashMap<String, f32> = HashMap::new();
             let mut len = 0.0;
-            let text = format!("{} {}", e.question, e.question_ko.clone().unwrap_or_default());
+            let text = format!(
+                "{} {}",
+                e.question,
+                e.question_ko.clone().unwrap_or_default()
+            );
             for t in terms(&text) {
                 *tf.entry(t).or_default() += 1.0;
                 len += 1.0;
@@ -195,7 +221,10 @@ impl LexicalRetriever {
         let mut q: Vec<String> = terms(question);
         q.sort();
         q.dedup();
-        let bound: f32 = q.iter().map(|t| self.idf.get(t).copied().unwrap_or(0.0) * (K1 + 1.0)).sum();
+        let bound: f32 = q
+            .iter()
+            .map(|t| self.idf.get(t).copied().unwrap_or(0.0) * (K1 + 1.0))
+            .sum();
         if bound <= 0.0 {
             return Vec::new();
         }
@@ -209,7 +238,9 @@ impl LexicalRetriever {
                     .iter()
                     .filter_map(|t| {
                         let tf = *d.get(t)?;
-                        Some(self.idf.get(t).copied().unwrap_or(0.0) * tf * (K1 + 1.0) / (tf + norm))
+                        Some(
+                            self.idf.get(t).copied().unwrap_or(0.0) * tf * (K1 + 1.0) / (tf + norm),
+                        )
                     })
                     .sum();
                 (i, s / bound)
@@ -254,7 +285,13 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate ids");
         assert!(lib.entries.iter().all(|e| e.example.question_ko.is_some()));
-        assert_eq!(lib.entries.iter().filter(|e| e.origin.as_deref() == Some("original")).count(), 22);
+        assert_eq!(
+            lib.entries
+                .iter()
+                .filter(|e| e.origin.as_deref() == Some("original"))
+                .count(),
+            22
+        );
     }
 
     #[test]
@@ -273,7 +310,10 @@ mod tests {
         assert_eq!(top("root account usage logs"), "ct-root-usage");
         assert_eq!(top("어제 로그인 시도 횟수"), "ct-login-attempts-yesterday");
         assert_eq!(top("루트 계정을 사용한 기록"), "ct-root-usage");
-        assert_eq!(top("possible port scan: IPs hitting many ports"), "flow-port-scan");
+        assert_eq!(
+            top("possible port scan: IPs hitting many ports"),
+            "flow-port-scan"
+        );
         assert!(r.scores("zzzz qqqq").is_empty());
     }
 }

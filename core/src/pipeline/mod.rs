@@ -705,8 +705,15 @@ impl Text2Sql {
                     None if self.inner.retriever.is_some() => "no library example matches; ".into(),
                     None => String::new(),
                 };
-                let how = self.require_llm().err().map(|e| e.to_string()).unwrap_or_default();
-                return Err(Error::Config(format!("{why}{}", how.trim_start_matches("configuration error: "))));
+                let how = self
+                    .require_llm()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                return Err(Error::Config(format!(
+                    "{why}{}",
+                    how.trim_start_matches("configuration error: ")
+                )));
             }
         };
         let catalog = self.catalog().await?;
@@ -719,7 +726,11 @@ impl Text2Sql {
         );
         let guarded = guard.check(&best.example.sql)?;
         let t = Instant::now();
-        let result = self.inner.engine.execute(&guarded.sql, &self.query_options(o.max_rows)).await;
+        let result = self
+            .inner
+            .engine
+            .execute(&guarded.sql, &self.query_options(o.max_rows))
+            .await;
         let engine_time = t.elapsed();
         let (result, error) = match result {
             Ok(r) => (Some(r), None),
