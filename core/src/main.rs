@@ -102,13 +102,36 @@ enum Command {
     Fewshot {
         #[command(subcommand)]
         action: FewshotAction,
+        /// A folder of extra examples (`*.jsonl`), added to the shipped library; `add` writes here.
+        #[arg(long, env = "ASKLAKE_LIBRARY", global = true)]
+        library: Option<PathBuf>,
     },
 }
 
 #[derive(Subcommand, Debug)]
 enum FewshotAction {
-    /// Every example: id, tables, question.
+    /// Every example: id and question.
     List,
+    /// Verify a question → SQL pair on the lake (guard + execution) and append it to the library folder.
+    Add {
+        #[arg(long)]
+        question: String,
+        #[arg(long)]
+        question_ko: Option<String>,
+        #[arg(long)]
+        sql: String,
+        /// Default: derived from the question.
+        #[arg(long)]
+        id: Option<String>,
+        /// Comma-separated tags (simple, aggregate, time-window, join, hunting, …).
+        #[arg(long, default_value = "")]
+        tags: String,
+    },
+    /// Recall@1, recall@3 and MRR of the retriever on a paraphrase set (default: fewshot/eval/retrieval.jsonl).
+    Eval {
+        #[arg(long)]
+        dataset: Option<PathBuf>,
+    },
     /// The examples closest to a question, best first.
     Search {
         question: String,
@@ -463,15 +486,89 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             };
             let _ = writeln!(stdout, "{}", text.trim_end());
         }
-        Command::Fewshot { action } => {
+        Command::Fewshot { action, library } => {
             use asklake::fewshot::FewShotRetriever;
             use asklake::fewshot::library::{LexicalRetriever, Library};
-            let lib = Library::builtin()?;
+            let lib = Library::builtin_with(library.as_deref())?;
             match action {
                 FewshotAction::List => {
                     for e in &lib.entries {
                         println!("{}\t{}", e.example.id, e.example.question);
                     }
+                }
+                FewshotAction::Add {
+                    question,
+                    question_ko,
+                    sql,
+                    id,
+                    tags,
+                } => {
+                    let dir = library
+                        .clone()
+                        .unwrap_or_else(|| PathBuf::from("fewshot/library"));
+                    let engine = open(None).await?;
+                    let options = QueryOptions::default();
+                    let (guarded, result) =
+                        asklake::sql::run_guarded(engine.as_ref(), &sql, &options).await?;
+                    let id = id.unwrap_or_else(|| {
+                        let slug: String = question
+                            .to_lowercase()
+                            .chars()
+                            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                            .collect();
+                        let slug: Vec<&str> =
+                            slug.split('-').filter(|s| !s.is_empty()).take(6).collect();
+                        format!("user-{}", slug.join("-"))
+                    });
+                    let entry = asklake::fewshot::library::LibraryEntry {
+                        example: asklake::fewshot::Example {
+                            id: id.clone(),
+                            question,
+                            question_ko,
+                            sql: sql.trim().trim_end_matches(';').to_string(),
+                            tables: guarded.tables.clone(),
+                            tags: tags
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(String::from)
+                                .collect(),
+                        },
+                        expect_rows: result.row_count > 0,
+                        origin: Some("user".into()),
+                    };
+                    std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+                        path: dir.clone(),
+                        source: e,
+                    })?;
+                    asklake::fewshot::library::append_entry(&dir, "custom.jsonl", &entry)?;
+                    println!(
+                        "added {id} ({} rows on this lake) to {}",
+                        result.row_count,
+                        dir.join("custom.jsonl").display()
+                    );
+                }
+                FewshotAction::Eval { dataset } => {
+                    let cases = match dataset {
+                        Some(p) => asklake::fewshot::library::parse_cases(
+                            &std::fs::read_to_string(&p).map_err(|e| Error::Io {
+                                path: p.clone(),
+                                source: e,
+                            })?,
+                        )?,
+                        None => asklake::fewshot::library::builtin_retrieval_cases()?,
+                    };
+                    let r = LexicalRetriever::from_library(&lib);
+                    println!("retriever  lang  n    recall@1  recall@3  MRR");
+                    for s in asklake::fewshot::library::evaluate(&r, &cases).await? {
+                        println!(
+                            "lexical    {:<4}  {:<3}  {:.3}     {:.3}     {:.3}",
+                            s.lang, s.n, s.recall_at_1, s.recall_at_3, s.mrr
+                        );
+                    }
+                    println!(
+                        "dense, hybrid: not built yet (needs the embedding model; see the retrieval issue)"
+                    );
                 }
                 FewshotAction::Search { question, k, json } => {
                     let hits = LexicalRetriever::from_library(&lib)

@@ -66,3 +66,90 @@ async fn without_an_llm_answers_come_from_the_library() {
         "{e}"
     );
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+        .args(["--lake", lake_dir().to_str().unwrap()])
+        .args(args)
+        .env_remove("ASKLAKE_LLM")
+        .env_remove("ASKLAKE_LIBRARY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_library_commands() {
+    let out = cli(&[
+        "fewshot",
+        "search",
+        "루트 계정 사용 기록",
+        "--k",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["id"], "ct-root-usage");
+    assert!(hits[0]["score"].as_f64().unwrap() > hits[1]["score"].as_f64().unwrap());
+    assert_eq!(
+        cli(&["fewshot", "list"])
+            .stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        80
+    );
+    let eval = String::from_utf8(cli(&["fewshot", "eval"]).stdout).unwrap();
+    assert!(
+        eval.contains("lexical    en") && eval.contains("lexical    ko"),
+        "{eval}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().to_str().unwrap();
+    let sql = format!("SELECT count(*) AS n FROM {CT2} WHERE api.operation = 'GetObject'");
+    let out = cli(&[
+        "fewshot",
+        "--library",
+        lib,
+        "add",
+        "--question",
+        "How many GetObject calls?",
+        "--sql",
+        &sql,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = cli(&[
+        "fewshot",
+        "--library",
+        lib,
+        "add",
+        "--question",
+        "drop it",
+        "--sql",
+        &format!("DROP TABLE {CT2}"),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let text = std::fs::read_to_string(dir.path().join("custom.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1, "the rejected SQL was not added");
+    assert!(text.contains("\"user-how-many-getobject-calls\""));
+    let out = cli(&["fewshot", "--library", lib, "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("user-how-many-getobject-calls"));
+
+    // ask without an LLM answers from the library.
+    let out = cli(&["ask", "Are there logs of root account usage?", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (j["source"].as_str(), j["model"].as_str()),
+        (Some("library"), Some("library:ct-root-usage"))
+    );
+}

@@ -78,6 +78,17 @@ impl Library {
         Ok(Library { entries })
     }
 
+    /// The shipped library plus the entries of a folder (examples added with `asklake fewshot add`).
+    pub fn builtin_with(dir: Option<&Path>) -> Result<Self> {
+        let mut lib = Self::builtin()?;
+        if let Some(d) = dir
+            && d.exists()
+        {
+            lib.entries.extend(Self::load(d)?.entries);
+        }
+        Ok(lib)
+    }
+
     pub fn get(&self, id: &str) -> Option<&LibraryEntry> {
         self.entries.iter().find(|e| e.example.id == id)
     }
@@ -278,7 +289,7 @@ mod tests {
     #[test]
     fn builtin_library_is_well_formed() {
         let lib = Library::builtin().unwrap();
-        assert!(lib.entries.len() >= 50);
+        assert!(lib.entries.len() >= 80);
         let mut ids: Vec<&str> = lib.entries.iter().map(|e| e.example.id.as_str()).collect();
         ids.sort_unstable();
         let n = ids.len();
@@ -315,5 +326,145 @@ mod tests {
             "flow-port-scan"
         );
         assert!(r.scores("zzzz qqqq").is_empty());
+    }
+}
+
+/// One retrieval test case: a paraphrase and the example it should find.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetrievalCase {
+    pub lang: String,
+    pub question: String,
+    pub expected: String,
+}
+
+/// Recall@1, recall@3 and MRR (over the top 10) for one language.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RetrievalScores {
+    pub lang: String,
+    pub n: usize,
+    pub recall_at_1: f64,
+    pub recall_at_3: f64,
+    pub mrr: f64,
+}
+
+/// The retrieval set shipped with asklake (`fewshot/eval/retrieval.jsonl`).
+pub fn builtin_retrieval_cases() -> Result<Vec<RetrievalCase>> {
+    parse_cases(include_str!("../../../fewshot/eval/retrieval.jsonl"))
+}
+
+pub fn parse_cases(text: &str) -> Result<Vec<RetrievalCase>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::Config(format!("retrieval set line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// Scores a retriever on cases, per language.
+pub async fn evaluate(
+    retriever: &dyn FewShotRetriever,
+    cases: &[RetrievalCase],
+) -> Result<Vec<RetrievalScores>> {
+    let mut by_lang: std::collections::BTreeMap<String, (usize, f64, f64, f64)> =
+        Default::default();
+    for c in cases {
+        let hits = retriever.retrieve(&c.question, 10).await?;
+        let rank = hits.iter().position(|h| h.example.id == c.expected);
+        let e = by_lang.entry(c.lang.clone()).or_default();
+        e.0 += 1;
+        if rank == Some(0) {
+            e.1 += 1.0;
+        }
+        if rank.is_some_and(|r| r < 3) {
+            e.2 += 1.0;
+        }
+        if let Some(r) = rank {
+            e.3 += 1.0 / (r as f64 + 1.0);
+        }
+    }
+    Ok(by_lang
+        .into_iter()
+        .map(|(lang, (n, r1, r3, mrr))| RetrievalScores {
+            lang,
+            n,
+            recall_at_1: r1 / n as f64,
+            recall_at_3: r3 / n as f64,
+            mrr: mrr / n as f64,
+        })
+        .collect())
+}
+
+/// Appends a verified entry to `file` atomically (write a temporary file, then rename). The caller verifies
+/// the SQL first; ids must be unique in the folder's library.
+pub fn append_entry(dir: &Path, file: &str, entry: &LibraryEntry) -> Result<()> {
+    let existing = Library::load(dir).unwrap_or_default();
+    if existing.get(&entry.example.id).is_some()
+        || Library::builtin()?.get(&entry.example.id).is_some()
+    {
+        return Err(Error::Config(format!(
+            "an example with id {:?} already exists",
+            entry.example.id
+        )));
+    }
+    let path = dir.join(file);
+    let mut text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&serde_json::to_string(entry).map_err(|e| Error::Internal(e.to_string()))?);
+    text.push('\n');
+    let tmp = path.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lexical_retrieval_meets_its_measured_floor() {
+        let r = LexicalRetriever::from_library(&Library::builtin().unwrap());
+        let cases = builtin_retrieval_cases().unwrap();
+        let lib = Library::builtin().unwrap();
+        for c in &cases {
+            assert!(
+                lib.get(&c.expected).is_some(),
+                "{} is not in the library",
+                c.expected
+            );
+        }
+        let scores = evaluate(&r, &cases).await.unwrap();
+        for s in &scores {
+            eprintln!("{s:?}");
+        }
+        let en = scores.iter().find(|s| s.lang == "en").unwrap();
+        let ko = scores.iter().find(|s| s.lang == "ko").unwrap();
+        assert!(en.recall_at_3 >= 0.8, "{en:?}");
+        assert!(ko.recall_at_3 >= 0.7, "{ko:?}");
+    }
+
+    #[test]
+    fn appends_atomically_and_refuses_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = Library::builtin().unwrap().entries[0].clone();
+        assert!(
+            append_entry(dir.path(), "custom.jsonl", &e).is_err(),
+            "duplicate of a builtin id"
+        );
+        e.example.id = "custom-1".into();
+        append_entry(dir.path(), "custom.jsonl", &e).unwrap();
+        e.example.id = "custom-2".into();
+        append_entry(dir.path(), "custom.jsonl", &e).unwrap();
+        let lib = Library::load(dir.path()).unwrap();
+        assert_eq!(lib.entries.len(), 2);
+        assert!(append_entry(dir.path(), "custom.jsonl", &e).is_err());
     }
 }
