@@ -14,8 +14,11 @@ if [ -n "${ASKLAKE_LLM:-}" ] && [ "${ASKLAKE_LLM}" != none ]; then
   "$ASKLAKE" --lake asklake-demo ask "$QUESTION"
 else
   echo "No LLM configured (set ASKLAKE_LLM=bedrock or openai); the prompt asklake would send begins:"
-  "$ASKLAKE" --lake asklake-demo ask "$QUESTION" --show-prompt | head -n 30
-  echo "…"
+  PROMPT=$(mktemp)
+  "$ASKLAKE" --lake asklake-demo ask "$QUESTION" --show-prompt > "$PROMPT"
+  sed -n '1,30p' "$PROMPT"
+  echo "… ($(wc -c < "$PROMPT") characters in all)"
+  rm -f "$PROMPT"
   "$ASKLAKE" --lake asklake-demo sql "SELECT src_endpoint.ip, count(*) AS api_calls
     FROM amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0
     WHERE time_dt > current_timestamp - INTERVAL '7' DAY AND src_endpoint.ip IS NOT NULL
