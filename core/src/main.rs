@@ -181,6 +181,12 @@ struct AskArgs {
     /// Print the prompt the model would get, and stop (no LLM call).
     #[arg(long)]
     show_prompt: bool,
+    /// Library examples retrieved into the prompt (0: none, and no library answers without an LLM).
+    #[arg(long, default_value_t = 3)]
+    examples: usize,
+    /// A folder of extra library examples (`*.jsonl`).
+    #[arg(long, env = "ASKLAKE_LIBRARY")]
+    library: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -227,15 +233,17 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
         .max_rows(args.max_rows)
         // Text output streams the explanation after printing the table; JSON collects it in the run.
         .explain(args.json && !args.no_explain);
-    match llm {
-        Some(l) => builder = builder.llm(l),
-        // No LLM: answer from the verified library when a question matches it well.
-        None => {
-            let lib = asklake::fewshot::library::Library::builtin()?;
-            builder = builder.retriever(Arc::new(
+    if let Some(l) = llm {
+        builder = builder.llm(l);
+    }
+    // The verified library: few-shot examples in the prompt, and the answer itself when no LLM is configured.
+    if args.examples > 0 {
+        let lib = asklake::fewshot::library::Library::builtin_with(args.library.as_deref())?;
+        builder = builder
+            .retriever(Arc::new(
                 asklake::fewshot::library::LexicalRetriever::from_library(&lib),
-            ));
-        }
+            ))
+            .examples(args.examples);
     }
     if let Some(p) = &args.audit_log {
         builder = builder.audit_log(p);

@@ -894,16 +894,15 @@ impl Text2Sql {
             ..Options::default()
         };
         let mut b = CoreText2Sql::builder(engine).options(options);
-        match llm.and_then(|l| l.inner.clone()) {
-            Some(l) => b = b.llm(l),
-            // No LLM: answers come from the verified library when a question matches it well.
-            None if examples.is_none() => {
-                let lib = asklake::fewshot::library::Library::builtin().map_err(to_py)?;
-                b = b.retriever(Arc::new(
-                    asklake::fewshot::library::LexicalRetriever::from_library(&lib),
-                ));
-            }
-            None => {}
+        if let Some(l) = llm.and_then(|l| l.inner.clone()) {
+            b = b.llm(l);
+        }
+        // By default the verified library supplies few-shot examples (and answers when there is no LLM).
+        if examples.is_none() {
+            let lib = asklake::fewshot::library::Library::builtin().map_err(to_py)?;
+            b = b.retriever(Arc::new(
+                asklake::fewshot::library::LexicalRetriever::from_library(&lib),
+            ));
         }
         if let Some(ex) = examples {
             let ex = ex

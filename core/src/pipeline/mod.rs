@@ -264,6 +264,11 @@ impl Builder {
         self.options.audit_log = Some(path.into());
         self
     }
+    /// Few-shot examples per question (from the retriever).
+    pub fn examples(mut self, k: usize) -> Self {
+        self.options.examples = k;
+        self
+    }
     pub fn glossary(mut self, g: Glossary) -> Self {
         self.glossary = Some(g);
         self
@@ -473,8 +478,10 @@ impl Text2Sql {
             Some(r) if o.examples > 0 => r.retrieve(question, o.examples).await?,
             _ => Vec::new(),
         };
+        // Tables of close examples join the prompt; a weak match's tables would only add noise.
         let mut extra: Vec<String> = examples
             .iter()
+            .filter(|e| e.score >= o.library_threshold)
             .flat_map(|e| e.example.tables.clone())
             .collect();
         extra.extend(history.iter().flat_map(|t| t.tables.clone()));
