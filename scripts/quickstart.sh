@@ -2,7 +2,8 @@
 # The main job on the embedded default: build asklake, write the demo lake, ask it a question.
 # With an LLM configured (ASKLAKE_LLM=bedrock with AWS credentials, or ASKLAKE_LLM=openai with ASKLAKE_MODEL and
 # OPENAI_BASE_URL / OPENAI_API_KEY), `asklake ask` answers with SQL, the result and an explanation. Without one,
-# it shows the prompt it would send and runs the same question's SQL directly.
+# it answers a question from the verified library, shows the prompt it would send for the main question, and
+# runs that question's SQL directly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -13,7 +14,11 @@ QUESTION="Which source IPs made the most API calls last week?"
 if [ -n "${ASKLAKE_LLM:-}" ] && [ "${ASKLAKE_LLM}" != none ]; then
   "$ASKLAKE" --lake asklake-demo ask "$QUESTION"
 else
-  echo "No LLM configured (set ASKLAKE_LLM=bedrock or openai); the prompt asklake would send begins:"
+  echo "No LLM configured (set ASKLAKE_LLM=bedrock or openai): questions close to the verified library are"
+  echo "answered from it:"
+  "$ASKLAKE" --lake asklake-demo ask "Are there logs of root account usage?"
+  echo
+  echo "Other questions need a model; the prompt asklake would send for \"$QUESTION\" begins:"
   PROMPT=$(mktemp)
   "$ASKLAKE" --lake asklake-demo ask "$QUESTION" --show-prompt > "$PROMPT"
   sed -n '1,30p' "$PROMPT"

@@ -25,6 +25,7 @@
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod fewshot;
 pub mod lake;
 pub mod llm;

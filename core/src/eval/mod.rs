@@ -1,0 +1,4 @@
+//! Evaluation: how often the pipeline's answers match gold answers. [`compare`] is the execution-accuracy
+//! metric; the benchmark runner and reports build on it.
+
+pub mod compare;
