@@ -171,6 +171,8 @@ pub fn terms(text: &str) -> Vec<String> {
 pub struct LexicalRetriever {
     examples: Vec<Example>,
     docs: Vec<HashMap<String, f32>>,
+    /// Terms of each example's questions (English and Korean), for the coverage score.
+    question_terms: Vec<std::collections::HashSet<String>>,
     lengths: Vec<f32>,
     avg_len: f32,
     idf: HashMap<String, f32>,
@@ -183,6 +185,7 @@ impl LexicalRetriever {
     pub fn new(examples: Vec<Example>) -> Self {
         let mut docs = Vec::new();
         let mut lengths = Vec::new();
+        let mut question_terms = Vec::new();
         for e in &examples {
             let mut tf: HashMap<String, f32> = HashMap::new();
             let mut len = 0.0;
@@ -191,6 +194,7 @@ impl LexicalRetriever {
                 e.question,
                 e.question_ko.clone().unwrap_or_default()
             );
+            question_terms.push(terms(&text).into_iter().collect());
             for t in terms(&text) {
                 *tf.entry(t).or_default() += 1.0;
                 len += 1.0;
@@ -217,6 +221,7 @@ impl LexicalRetriever {
         LexicalRetriever {
             examples,
             docs,
+            question_terms,
             lengths,
             avg_len: avg_len.max(1.0),
             idf,
@@ -227,39 +232,43 @@ impl LexicalRetriever {
         Self::new(lib.entries.iter().map(|e| e.example.clone()).collect())
     }
 
-    /// Scores in [0, 1]: BM25 divided by its bound for this query (every query term saturated).
+    /// Ranked by BM25 (questions, and SQL identifiers at lower weight). Each score in [0, 1] is the example's
+    /// coverage of the question: the idf-weighted share of the question's terms found in the example's own
+    /// questions (English or Korean). Words no example contains weigh the most.
     pub fn scores(&self, question: &str) -> Vec<(usize, f32)> {
         let mut q: Vec<String> = terms(question);
         q.sort();
         q.dedup();
-        let bound: f32 = q
-            .iter()
-            .map(|t| self.idf.get(t).copied().unwrap_or(0.0) * (K1 + 1.0))
-            .sum();
-        if bound <= 0.0 {
+        if q.is_empty() {
             return Vec::new();
         }
-        let mut out: Vec<(usize, f32)> = self
+        let unseen = ((self.docs.len() as f32 + 0.5) / 0.5 + 1.0).ln();
+        let idf = |t: &String| self.idf.get(t).copied().unwrap_or(unseen);
+        let total: f32 = q.iter().map(idf).sum();
+        let mut out: Vec<(usize, f32, f32)> = self
             .docs
             .iter()
             .enumerate()
             .map(|(i, d)| {
                 let norm = K1 * (1.0 - B + B * self.lengths[i] / self.avg_len);
-                let s: f32 = q
+                let raw: f32 = q
                     .iter()
                     .filter_map(|t| {
                         let tf = *d.get(t)?;
-                        Some(
-                            self.idf.get(t).copied().unwrap_or(0.0) * tf * (K1 + 1.0) / (tf + norm),
-                        )
+                        Some(idf(t) * tf * (K1 + 1.0) / (tf + norm))
                     })
                     .sum();
-                (i, s / bound)
+                let covered: f32 = q
+                    .iter()
+                    .filter(|t| self.question_terms[i].contains(*t))
+                    .map(idf)
+                    .sum();
+                (i, raw, covered / total)
             })
-            .filter(|(_, s)| *s > 0.0)
+            .filter(|(_, raw, _)| *raw > 0.0)
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        out
+        out.into_iter().map(|(i, _, s)| (i, s)).collect()
     }
 }
 
@@ -428,6 +437,58 @@ pub fn append_entry(dir: &Path, file: &str, entry: &LibraryEntry) -> Result<()> 
 #[cfg(test)]
 mod eval_tests {
     use super::*;
+
+    /// Library answers need a score where wrong matches never reach: every paraphrase whose top hit is wrong
+    /// scores below the pipeline's threshold, while the library's own questions (English and Korean) reach it.
+    #[test]
+    fn library_answer_threshold_separates_exact_from_wrong() {
+        let threshold = crate::pipeline::Options::default().library_threshold;
+        let lib = Library::builtin().unwrap();
+        let r = LexicalRetriever::from_library(&lib);
+        let pick = |q: &str| {
+            let hits: Vec<ScoredExample> = r
+                .scores(q)
+                .into_iter()
+                .take(2)
+                .map(|(i, score)| ScoredExample {
+                    example: r.examples[i].clone(),
+                    score,
+                })
+                .collect();
+            crate::pipeline::library_pick(&hits, threshold).map(|h| h.example.id.clone())
+        };
+        for c in builtin_retrieval_cases().unwrap() {
+            if let Some(id) = pick(&c.question) {
+                assert_eq!(
+                    id, c.expected,
+                    "{:?} would be answered from the wrong example",
+                    c.question
+                );
+            }
+        }
+        let mut answered = 0;
+        let mut asked = 0;
+        for e in &lib.entries {
+            for q in [Some(&e.example.question), e.example.question_ko.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                asked += 1;
+                match pick(q) {
+                    Some(id) => {
+                        assert_eq!(id, e.example.id, "{q:?}");
+                        answered += 1;
+                    }
+                    None => eprintln!("not answered from the library: {q}"),
+                }
+            }
+        }
+        eprintln!("library questions answered from the library: {answered}/{asked}");
+        assert!(answered * 10 >= asked * 9, "{answered}/{asked}");
+        for q in ["what is the capital of France?", "show me the weather"] {
+            assert!(pick(q).is_none(), "{q}");
+        }
+    }
 
     #[tokio::test]
     async fn lexical_retrieval_meets_its_measured_floor() {

@@ -86,7 +86,7 @@ impl Default for Options {
             max_history: 6,
             audit_log: None,
             max_question_chars: 2000,
-            library_threshold: 0.5,
+            library_threshold: 0.9,
         }
     }
 }
@@ -697,16 +697,25 @@ impl Text2Sql {
     /// when the score reaches `library_threshold`; otherwise how to configure an LLM.
     async fn library_answer(&self, question: &str, started: Instant) -> Result<Answer> {
         let o = &self.inner.options;
-        let best = match &self.inner.retriever {
-            Some(r) => r.retrieve(question, 1).await?.into_iter().next(),
-            None => None,
+        let hits = match &self.inner.retriever {
+            Some(r) => r.retrieve(question, 2).await?,
+            None => Vec::new(),
         };
-        let best = match best {
-            Some(b) if b.score >= o.library_threshold => b,
-            other => {
+        // A two-word question ("top IPs") is too vague to answer from someone else's verified question.
+        let specific = {
+            let mut t = crate::fewshot::library::terms(question);
+            t.sort();
+            t.dedup();
+            t.len() >= 3
+        };
+        let best = match library_pick(&hits, o.library_threshold).filter(|_| specific) {
+            Some(b) => b.clone(),
+            None => {
+                let other = hits.first();
                 let why = match other {
                     Some(b) => format!(
-                        "the closest library example ({}, score {:.2}) is below the threshold {:.2}; ",
+                        "the closest library example ({}, score {:.2}) is not a close enough match (needs {:.2} and \
+                         a clear lead over the next); ",
                         b.example.id, b.score, o.library_threshold
                     ),
                     None if self.inner.retriever.is_some() => "no library example matches; ".into(),
@@ -830,6 +839,14 @@ impl Text2Sql {
         let llm = self.require_llm()?;
         llm.chat_stream(&self.explanation_request(answer)?).await
     }
+}
+
+/// The library example to answer with, if any: the best hit must reach `threshold` and lead the runner-up
+/// by 0.1, so two near-equal candidates (neighbouring questions) never produce a confident library answer.
+pub fn library_pick(hits: &[ScoredExample], threshold: f32) -> Option<&ScoredExample> {
+    let best = hits.first()?;
+    let lead = hits.get(1).map_or(1.0, |second| best.score - second.score);
+    (best.score >= threshold && lead >= 0.1).then_some(best)
 }
 
 /// Appends one JSON line about `answer`. Never writes prompts, keys or result rows.
