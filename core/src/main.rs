@@ -98,6 +98,34 @@ enum Command {
     },
     /// Ask a question in plain language (English or Korean): SQL, result and explanation.
     Ask(AskArgs),
+    /// Benchmark models and pipeline variants by execution accuracy, latency, tokens and cost.
+    Eval {
+        /// Benchmark JSONL (id, question, question_ko, sql, tables, difficulty, order_matters).
+        #[arg(long, default_value = "fewshot/eval/benchmark.jsonl")]
+        dataset: PathBuf,
+        /// bedrock or openai.
+        #[arg(long, env = "ASKLAKE_LLM")]
+        llm: String,
+        /// Comma-separated models (aliases or ids).
+        #[arg(long, env = "ASKLAKE_MODEL")]
+        model: String,
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Comma-separated: zero-shot, few-shot, rag, rag+repair.
+        #[arg(long, default_value = "zero-shot,few-shot,rag,rag+repair")]
+        variants: String,
+        /// en, ko or both.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Only the first N questions.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Where report.json and report.md go.
+        #[arg(long, default_value = "eval-out")]
+        out: PathBuf,
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<DateTime<Utc>>,
+    },
     /// The verified question → SQL library: `list`, or `search QUESTION` (lexical retrieval scores).
     Fewshot {
         #[command(subcommand)]
@@ -493,6 +521,76 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 }
             };
             let _ = writeln!(stdout, "{}", text.trim_end());
+        }
+        Command::Eval {
+            dataset,
+            llm,
+            model,
+            base_url,
+            variants,
+            lang,
+            limit,
+            out,
+            as_of,
+        } => {
+            use asklake::eval::runner;
+            let engine = open(as_of).await?;
+            let mut questions = runner::load_benchmark(&dataset)?;
+            if let Some(n) = limit {
+                questions.truncate(n);
+            }
+            let mut models: Vec<Arc<dyn asklake::llm::LlmBackend>> = Vec::new();
+            for m in model.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                let backend = asklake::llm::from_config(&llm, Some(m), base_url.as_deref())
+                    .await?
+                    .ok_or_else(|| Error::Config("eval needs --llm bedrock or openai".into()))?;
+                models.push(backend);
+            }
+            let variants: Vec<runner::Variant> = variants
+                .split(',')
+                .map(|v| v.trim().parse())
+                .collect::<asklake::Result<_>>()?;
+            let langs: Vec<&str> = match lang.as_str() {
+                "both" => vec!["en", "ko"],
+                "en" => vec!["en"],
+                "ko" => vec!["ko"],
+                other => {
+                    return Err(Error::Config(format!(
+                        "--lang {other:?}: use en, ko or both"
+                    )));
+                }
+            };
+            eprintln!(
+                "evaluating {} questions × {} language(s) × {} model(s) × {} variant(s)",
+                questions.len(),
+                langs.len(),
+                models.len(),
+                variants.len()
+            );
+            let options = asklake::pipeline::Options {
+                as_of,
+                ..Default::default()
+            };
+            let report =
+                runner::run(engine, &models, &variants, &questions, &langs, &options).await?;
+            std::fs::create_dir_all(&out).map_err(|e| Error::Io {
+                path: out.clone(),
+                source: e,
+            })?;
+            let json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let jp = out.join("report.json");
+            std::fs::write(&jp, json).map_err(|e| Error::Io {
+                path: jp.clone(),
+                source: e,
+            })?;
+            let md = runner::markdown(&report);
+            let mp = out.join("report.md");
+            std::fs::write(&mp, &md).map_err(|e| Error::Io {
+                path: mp.clone(),
+                source: e,
+            })?;
+            println!("{md}");
         }
         Command::Fewshot { action, library } => {
             use asklake::fewshot::FewShotRetriever;

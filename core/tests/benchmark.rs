@@ -15,7 +15,8 @@ use common::*;
 use serde_json::Value;
 
 fn benchmark() -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fewshot/eval/benchmark.jsonl");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fewshot/eval/benchmark.jsonl");
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -30,33 +31,76 @@ fn benchmark_is_well_formed_and_disjoint_from_the_library() {
     assert!(b.len() >= 120, "{}", b.len());
     let ids: BTreeSet<&str> = b.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), b.len(), "duplicate ids");
-    let difficulties: BTreeSet<&str> = b.iter().map(|e| e["difficulty"].as_str().unwrap()).collect();
+    let difficulties: BTreeSet<&str> = b
+        .iter()
+        .map(|e| e["difficulty"].as_str().unwrap())
+        .collect();
     for d in ["simple", "aggregate", "time-window", "join", "hunting"] {
         assert!(difficulties.contains(d), "no {d} question");
     }
     let tables: BTreeSet<String> = b
         .iter()
-        .flat_map(|e| e["tables"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+        .flat_map(|e| {
+            e["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+        })
         .collect();
-    for s in ["cloud_trail_mgmt", "vpc_flow", "route53", "sh_findings", "eks_audit", "waf", "s3_data", "lambda_execution"] {
-        assert!(tables.iter().any(|t| t.ends_with(&format!("_{s}_2_0"))), "no {s} question");
+    for s in [
+        "cloud_trail_mgmt",
+        "vpc_flow",
+        "route53",
+        "sh_findings",
+        "eks_audit",
+        "waf",
+        "s3_data",
+        "lambda_execution",
+    ] {
+        assert!(
+            tables.iter().any(|t| t.ends_with(&format!("_{s}_2_0"))),
+            "no {s} question"
+        );
     }
-    assert!(b.iter().all(|e| e["question_ko"].as_str().is_some_and(|q| !q.is_empty())));
+    assert!(
+        b.iter()
+            .all(|e| e["question_ko"].as_str().is_some_and(|q| !q.is_empty()))
+    );
 
     let lib = Library::builtin().unwrap();
     let r = LexicalRetriever::from_library(&lib);
     let threshold = Options::default().library_threshold;
     for e in &b {
-        assert!(lib.entries.iter().all(|l| l.example.sql != e["sql"].as_str().unwrap()), "{} copies a library SQL", e["id"]);
-        for q in [e["question"].as_str().unwrap(), e["question_ko"].as_str().unwrap()] {
-            assert!(lib.entries.iter().all(|l| l.example.question != q), "{q:?} is in the library");
+        assert!(
+            lib.entries
+                .iter()
+                .all(|l| l.example.sql != e["sql"].as_str().unwrap()),
+            "{} copies a library SQL",
+            e["id"]
+        );
+        for q in [
+            e["question"].as_str().unwrap(),
+            e["question_ko"].as_str().unwrap(),
+        ] {
+            assert!(
+                lib.entries.iter().all(|l| l.example.question != q),
+                "{q:?} is in the library"
+            );
             let hits: Vec<ScoredExample> = r
                 .scores(q)
                 .into_iter()
                 .take(2)
-                .map(|(i, score)| ScoredExample { example: lib.entries[i].example.clone(), score })
+                .map(|(i, score)| ScoredExample {
+                    example: lib.entries[i].example.clone(),
+                    score,
+                })
                 .collect();
-            assert!(library_pick(&hits, threshold).is_none(), "{q:?} nearly duplicates {}", hits[0].example.id);
+            assert!(
+                library_pick(&hits, threshold).is_none(),
+                "{q:?} nearly duplicates {}",
+                hits[0].example.id
+            );
         }
     }
 }

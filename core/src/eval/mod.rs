@@ -2,3 +2,4 @@
 //! metric; the benchmark runner and reports build on it.
 
 pub mod compare;
+pub mod runner;
