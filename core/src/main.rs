@@ -125,6 +125,9 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_parser = parse_time)]
         as_of: Option<DateTime<Utc>>,
+        /// Questions in flight at once (throttling is retried with backoff).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
     /// The verified question → SQL library: `list`, or `search QUESTION` (lexical retrieval scores).
     Fewshot {
@@ -532,6 +535,7 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             limit,
             out,
             as_of,
+            concurrency,
         } => {
             use asklake::eval::runner;
             let engine = open(as_of).await?;
@@ -539,13 +543,26 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             if let Some(n) = limit {
                 questions.truncate(n);
             }
-            let mut models: Vec<Arc<dyn asklake::llm::LlmBackend>> = Vec::new();
+            std::fs::create_dir_all(&out).map_err(|e| Error::Io {
+                path: out.clone(),
+                source: e,
+            })?;
+            // Completions are cached by prompt hash in the output folder: a repeated or resumed run does not
+            // pay twice.
+            let mut cached: Vec<Arc<asklake::eval::cache::CachedLlm>> = Vec::new();
             for m in model.split(',').map(str::trim).filter(|m| !m.is_empty()) {
                 let backend = asklake::llm::from_config(&llm, Some(m), base_url.as_deref())
                     .await?
                     .ok_or_else(|| Error::Config("eval needs --llm bedrock or openai".into()))?;
-                models.push(backend);
+                cached.push(Arc::new(asklake::eval::cache::CachedLlm::open(
+                    backend,
+                    &out.join("completions.jsonl"),
+                )?));
             }
+            let models: Vec<Arc<dyn asklake::llm::LlmBackend>> = cached
+                .iter()
+                .map(|c| c.clone() as Arc<dyn asklake::llm::LlmBackend>)
+                .collect();
             let variants: Vec<runner::Variant> = variants
                 .split(',')
                 .map(|v| v.trim().parse())
@@ -571,12 +588,31 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 as_of,
                 ..Default::default()
             };
-            let report =
-                runner::run(engine, &models, &variants, &questions, &langs, &options).await?;
-            std::fs::create_dir_all(&out).map_err(|e| Error::Io {
-                path: out.clone(),
-                source: e,
-            })?;
+            let report = runner::run_with_progress(
+                engine,
+                &models,
+                &variants,
+                &questions,
+                &langs,
+                &options,
+                concurrency,
+                &mut |r, done, total| {
+                    eprintln!(
+                        "[{done}/{total}] {} {} {} ({}) {}",
+                        r.model,
+                        r.variant,
+                        r.id,
+                        r.lang,
+                        if r.correct { "correct" } else { "wrong" }
+                    );
+                },
+            )
+            .await?;
+            let hits: u64 = cached.iter().map(|c| c.hits()).sum();
+            eprintln!(
+                "{hits} completion(s) served from {}",
+                out.join("completions.jsonl").display()
+            );
             let json = serde_json::to_string_pretty(&report)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             let jp = out.join("report.json");

@@ -188,6 +188,8 @@ async fn cli_eval_writes_reports() {
             "zero-shot",
             "--limit",
             "3",
+            "--concurrency",
+            "1",
             "--out",
             out.path().to_str().unwrap(),
         ])
@@ -211,4 +213,68 @@ async fn cli_eval_writes_reports() {
             .unwrap()
             .contains("| local-model | zero-shot | 3 |")
     );
+}
+
+#[tokio::test]
+async fn cli_eval_resumes_from_cached_completions() {
+    let qs = questions(2);
+    let fake = FakeLlm::start(vec![
+        Reply::Text(format!("```sql\n{}\n```", qs[0].sql)),
+        Reply::Text(format!("```sql\n{}\n```", qs[1].sql)),
+    ])
+    .await;
+    let out = tempfile::tempdir().unwrap();
+    let dataset =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fewshot/eval/benchmark.jsonl");
+    let run = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+            .args([
+                "--lake",
+                lake_dir().to_str().unwrap(),
+                "eval",
+                "--dataset",
+                dataset.to_str().unwrap(),
+            ])
+            .args([
+                "--llm",
+                "openai",
+                "--model",
+                "m",
+                "--base-url",
+                &format!("{}/v1", fake.url()),
+            ])
+            .args([
+                "--variants",
+                "zero-shot",
+                "--limit",
+                "2",
+                "--concurrency",
+                "1",
+                "--out",
+                out.path().to_str().unwrap(),
+                "--as-of",
+                AS_OF,
+            ])
+            .output()
+    };
+    let first = run().await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The fake has no replies left: the second run must come entirely from the cache, with the same result.
+    let second = run().await.unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(String::from_utf8_lossy(&second.stderr).contains("2 completion(s) served from"));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("[2/2]"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"][0]["accuracy"], 1.0);
+    assert_eq!(fake.seen().len(), 2);
 }

@@ -162,6 +162,34 @@ pub async fn run(
     langs: &[&str],
     base: &Options,
 ) -> Result<Report> {
+    run_with_progress(
+        engine,
+        models,
+        variants,
+        questions,
+        langs,
+        base,
+        1,
+        &mut |_, _, _| {},
+    )
+    .await
+}
+
+/// [`run`] with up to `concurrency` questions in flight (throttling is retried with backoff by the
+/// backends), calling `progress(result, done, total)` as each question finishes. Results keep input order.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_with_progress(
+    engine: Arc<dyn QueryEngine>,
+    models: &[Arc<dyn LlmBackend>],
+    variants: &[Variant],
+    questions: &[BenchQuestion],
+    langs: &[&str],
+    base: &Options,
+    concurrency: usize,
+    progress: &mut (dyn FnMut(&QuestionResult, usize, usize) + Send),
+) -> Result<Report> {
+    use futures_util::StreamExt;
+    let total = models.len() * variants.len() * questions.len() * langs.len();
     let library = Library::builtin()?;
     let fixed: Vec<Example> = library
         .entries
@@ -208,79 +236,116 @@ pub async fn run(
                 }
             }
             let t2s = b.build();
-            for (q, g) in questions.iter().zip(&gold) {
-                for &lang in langs {
-                    let text = if lang == "ko" {
-                        &q.question_ko
-                    } else {
-                        &q.question
-                    };
-                    let a = t2s.run(text, &[]).await?;
-                    let predicted = a
-                        .attempts
-                        .last()
-                        .and_then(|x| x.sql.clone())
-                        .or(a.sql.clone());
-                    let parses = predicted
-                        .as_deref()
-                        .is_some_and(|s| dialect::parse(s).is_ok());
-                    let tables_match = predicted
-                        .as_deref()
-                        .and_then(|s| dialect::parse(s).ok())
-                        .and_then(|st| st.into_iter().next())
-                        .is_some_and(|st| {
-                            let mut got: Vec<String> = referenced_tables(&st, &catalog)
-                                .iter()
-                                .map(|t| t.name.to_lowercase())
-                                .collect();
-                            let mut want: Vec<String> = q
-                                .tables
-                                .iter()
-                                .map(|t| t.rsplit('.').next().unwrap_or(t).to_lowercase())
-                                .collect();
-                            got.sort();
-                            got.dedup();
-                            want.sort();
-                            want.dedup();
-                            got == want
-                        });
-                    let cmp = match &a.result {
-                        Some(r) => compare(g, r, q.order_matters),
-                        None => Comparison {
-                            strict: false,
-                            relaxed: false,
-                        },
-                    };
-                    results.push(QuestionResult {
-                        id: q.id.clone(),
-                        lang: lang.to_string(),
-                        difficulty: q.difficulty.clone(),
-                        model: model.model().to_string(),
-                        variant: variant.name().to_string(),
-                        predicted_sql: a.sql.clone().or(predicted),
-                        correct: cmp.strict,
-                        correct_relaxed: cmp.relaxed,
-                        parses,
-                        executes: a.result.is_some(),
-                        tables_match,
-                        attempts: a.attempts.len(),
-                        latency_ms: u64::try_from(a.timings.total.as_millis()).unwrap_or(u64::MAX),
-                        input_tokens: a.usage.input_tokens,
-                        output_tokens: a.usage.output_tokens,
-                        cost_usd: a.cost_usd,
-                        error: a
-                            .error
-                            .as_ref()
-                            .map(|e| e.to_string())
-                            .or(a.refusal.clone()),
-                    });
-                }
+            let items: Vec<(usize, &BenchQuestion, &QueryResult, &str)> = questions
+                .iter()
+                .zip(&gold)
+                .flat_map(|(q, g)| langs.iter().map(move |l| (q, g, *l)))
+                .enumerate()
+                .map(|(i, (q, g, l))| (i, q, g, l))
+                .collect();
+            let catalog = &catalog;
+            let model_name = model.model().to_string();
+            let mut stream =
+                futures_util::stream::iter(items.into_iter().map(|(i, q, g, lang)| {
+                    let t2s = t2s.clone();
+                    let model_name = model_name.clone();
+                    async move {
+                        (
+                            i,
+                            score_one(&t2s, q, g, lang, catalog, &model_name, variant).await,
+                        )
+                    }
+                }))
+                .buffer_unordered(concurrency.max(1));
+            let mut batch: Vec<(usize, QuestionResult)> = Vec::new();
+            while let Some((i, r)) = stream.next().await {
+                let r = r?;
+                progress(&r, results.len() + batch.len() + 1, total);
+                batch.push((i, r));
             }
+            batch.sort_by_key(|(i, _)| *i);
+            results.extend(batch.into_iter().map(|(_, r)| r));
         }
     }
     Ok(Report {
         summary: summarize(&results),
         results,
+    })
+}
+
+/// Asks one question and scores the answer against the gold result.
+async fn score_one(
+    t2s: &Text2Sql,
+    q: &BenchQuestion,
+    gold: &QueryResult,
+    lang: &str,
+    catalog: &crate::schema::Catalog,
+    model: &str,
+    variant: Variant,
+) -> Result<QuestionResult> {
+    let text = if lang == "ko" {
+        &q.question_ko
+    } else {
+        &q.question
+    };
+    let a = t2s.run(text, &[]).await?;
+    let predicted = a
+        .attempts
+        .last()
+        .and_then(|x| x.sql.clone())
+        .or(a.sql.clone());
+    let parses = predicted
+        .as_deref()
+        .is_some_and(|s| dialect::parse(s).is_ok());
+    let tables_match = predicted
+        .as_deref()
+        .and_then(|s| dialect::parse(s).ok())
+        .and_then(|st| st.into_iter().next())
+        .is_some_and(|st| {
+            let mut got: Vec<String> = referenced_tables(&st, catalog)
+                .iter()
+                .map(|t| t.name.to_lowercase())
+                .collect();
+            let mut want: Vec<String> = q
+                .tables
+                .iter()
+                .map(|t| t.rsplit('.').next().unwrap_or(t).to_lowercase())
+                .collect();
+            got.sort();
+            got.dedup();
+            want.sort();
+            want.dedup();
+            got == want
+        });
+    let cmp = match &a.result {
+        Some(r) => compare(gold, r, q.order_matters),
+        None => Comparison {
+            strict: false,
+            relaxed: false,
+        },
+    };
+    Ok(QuestionResult {
+        id: q.id.clone(),
+        lang: lang.to_string(),
+        difficulty: q.difficulty.clone(),
+        model: model.to_string(),
+        variant: variant.name().to_string(),
+        predicted_sql: a.sql.clone().or(predicted),
+        correct: cmp.strict,
+        correct_relaxed: cmp.relaxed,
+        parses,
+        executes: a.result.is_some(),
+        tables_match,
+        attempts: a.attempts.len(),
+        latency_ms: u64::try_from(a.timings.total.as_millis()).unwrap_or(u64::MAX),
+        input_tokens: a.usage.input_tokens,
+        output_tokens: a.usage.output_tokens,
+        cost_usd: a.cost_usd,
+        error: a
+            .error
+            .as_ref()
+            .map(|e| e.to_string())
+            .or(a.refusal.clone()),
     })
 }
 
