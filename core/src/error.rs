@@ -170,6 +170,18 @@ impl ServiceError {
     }
 }
 
+/// An error and its sources as one line (`a: b: c`), for SDK errors whose top message is generic.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
 impl Error {
     /// True for errors an LLM can fix by rewriting the SQL.
     pub fn is_repairable(&self) -> bool {

@@ -98,107 +98,36 @@ fn to_py(e: asklake::Error) -> PyErr {
     };
     Python::attach(|py| {
         let v = err.value(py);
-        let set = |k: &str, val: Py<PyAny>| {
-            let _ = v.setattr(k, val);
+        let set = |k: &str, val: serde_json::Value| {
+            if let Ok(obj) = json_to_py(py, &val) {
+                let _ = v.setattr(k, obj);
+            }
         };
+        use serde_json::json;
         match &e {
             E::Guard { code, reason } => {
-                set(
-                    "code",
-                    code.into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "reason",
-                    reason
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
+                set("code", json!(code));
+                set("reason", json!(reason));
             }
             E::Query {
                 engine,
                 kind,
                 message,
             } => {
-                set(
-                    "engine",
-                    engine
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "kind",
-                    format!("{kind:?}")
-                        .to_lowercase()
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "message",
-                    message
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
+                set("engine", json!(engine));
+                set("kind", json!(kind));
+                set("message", json!(message));
             }
             E::Llm(s) | E::Service(s) => {
-                set(
-                    "service",
-                    s.service
-                        .clone()
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "status",
-                    s.status
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "code",
-                    s.code
-                        .clone()
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "request_id",
-                    s.request_id
-                        .clone()
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "retryable",
-                    s.retryable
-                        .into_pyobject(py)
-                        .map(|o| o.to_owned().into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
+                set("service", json!(s.service));
+                set("status", json!(s.status));
+                set("code", json!(s.code));
+                set("request_id", json!(s.request_id));
+                set("retryable", json!(s.retryable));
             }
             E::Unresolved { attempts, last } => {
-                set(
-                    "attempts",
-                    attempts
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
-                set(
-                    "last_error",
-                    last.into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                        .unwrap_or_else(|_| py.None()),
-                );
+                set("attempts", json!(attempts));
+                set("last_error", json!(last));
             }
             _ => {}
         }
@@ -422,19 +351,12 @@ impl LocalLake {
 
     /// `database.table` names.
     fn tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let e = self.engine.clone();
-        block_on(py, async move { e.list_tables().await })
+        engine_tables(py, self.engine.clone())
     }
 
     /// A table's nested columns as a dict (`{"database", "name", "columns": [...]}`).
     fn schema(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
-        let e = self.engine.clone();
-        let t = table.to_string();
-        let info = block_on(py, async move { e.describe(&t).await })?;
-        json_to_py(
-            py,
-            &serde_json::to_value(&info).map_err(|e| AsklakeError::new_err(e.to_string()))?,
-        )
+        engine_schema(py, self.engine.clone(), table)
     }
 
     /// Runs one read-only Athena SQL query through the guard.
@@ -452,6 +374,20 @@ impl LocalLake {
     fn __repr__(&self) -> String {
         format!("LocalLake({:?})", self.path)
     }
+}
+
+fn engine_tables(py: Python<'_>, engine: Arc<dyn QueryEngine>) -> PyResult<Vec<String>> {
+    block_on(py, async move { engine.list_tables().await })
+}
+
+/// A table's nested columns as a dict (`{"database", "name", "columns": [...]}`).
+fn engine_schema(py: Python<'_>, engine: Arc<dyn QueryEngine>, table: &str) -> PyResult<Py<PyAny>> {
+    let t = table.to_string();
+    let info = block_on(py, async move { engine.describe(&t).await })?;
+    json_to_py(
+        py,
+        &serde_json::to_value(&info).map_err(|e| AsklakeError::new_err(e.to_string()))?,
+    )
 }
 
 fn run_sql(
@@ -526,18 +462,11 @@ impl Athena {
     }
 
     fn tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let e = self.engine.clone();
-        block_on(py, async move { e.list_tables().await })
+        engine_tables(py, self.engine.clone())
     }
 
     fn schema(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
-        let e = self.engine.clone();
-        let t = table.to_string();
-        let info = block_on(py, async move { e.describe(&t).await })?;
-        json_to_py(
-            py,
-            &serde_json::to_value(&info).map_err(|e| AsklakeError::new_err(e.to_string()))?,
-        )
+        engine_schema(py, self.engine.clone(), table)
     }
 
     #[pyo3(signature = (sql, max_rows=1000, timeout_s=300.0))]

@@ -421,7 +421,10 @@ where
 {
     let code = e.code().map(String::from);
     let request_id = e.request_id().map(String::from);
-    let message = e.message().map(String::from).unwrap_or_else(|| chain(&e));
+    let message = e
+        .message()
+        .map(String::from)
+        .unwrap_or_else(|| crate::error::error_chain(&e));
     let throttled = matches!(
         code.as_deref(),
         Some("TooManyRequestsException" | "ThrottlingException" | "ThrottledException")
@@ -448,17 +451,6 @@ where
     err.code = code;
     err.request_id = request_id;
     Error::Service(err)
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 /// Arrow type for an Athena result type name; nested and unusual types stay text.

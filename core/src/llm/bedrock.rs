@@ -178,7 +178,7 @@ where
     let message = e
         .message()
         .map(String::from)
-        .unwrap_or_else(|| aws_smithy_error_chain(&e));
+        .unwrap_or_else(|| crate::error::error_chain(&e));
     let err = match &e {
         SdkError::ServiceError(se) => {
             let status = se.raw().status_code();
@@ -229,9 +229,9 @@ where
             se.err()
                 .message()
                 .map(String::from)
-                .unwrap_or_else(|| aws_smithy_error_chain(se.err())),
+                .unwrap_or_else(|| crate::error::error_chain(se.err())),
         ),
-        other => (None, aws_smithy_error_chain(other)),
+        other => (None, crate::error::error_chain(other)),
     };
     let throttled = matches!(
         code.as_deref(),
@@ -248,17 +248,6 @@ where
     );
     err.code = code;
     Error::Llm(err)
-}
-
-fn aws_smithy_error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 /// The HTTP status of a raw SDK response.
