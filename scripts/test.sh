@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The test suite: every Rust test of the workspace (unit, integration, doc tests), in debug with optimized
-# dependencies, against the prebuilt DuckDB; then the Python package (scripts/test-python.sh).
+# dependencies, against the prebuilt DuckDB, with the FAISS index feature on (built from source once: needs
+# cmake and libopenblas-dev; ASKLAKE_NO_FAISS=1 skips it); then the Python package (scripts/test-python.sh).
+# scripts/env.sh also makes the embedding model the retrieval tests run (scripts/setup-embeddings.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-cargo test --workspace --all-targets "$@"
+FEATURES=()
+[ -n "${ASKLAKE_NO_FAISS:-}" ] || FEATURES=(--features asklake/faiss)
+cargo test --workspace --all-targets "${FEATURES[@]}" "$@"
 cargo test --workspace --doc
 bash scripts/test-python.sh

@@ -50,6 +50,10 @@ pub enum Error {
     #[error("configuration error: {0}")]
     Config(String),
 
+    /// An embedding model or ONNX Runtime could not be loaded or run, or a vector index failed.
+    #[error("embedding error: {0}")]
+    Embedding(String),
+
     /// The lake folder or one of its files is missing, malformed or not a lake.
     #[error("lake error: {0}")]
     Lake(String),

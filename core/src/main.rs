@@ -136,6 +136,8 @@ enum Command {
         /// A folder of extra examples (`*.jsonl`), added to the shipped library; `add` writes here.
         #[arg(long, env = "ASKLAKE_LIBRARY", global = true)]
         library: Option<PathBuf>,
+        #[command(flatten)]
+        retrieval: RetrievalArgs,
     },
 }
 
@@ -172,6 +174,47 @@ enum FewshotAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How library examples are retrieved (prompts, `fewshot search`, `fewshot eval`).
+#[derive(clap::Args, Debug, Clone)]
+struct RetrievalArgs {
+    /// auto (hybrid when the embedding model loads, else lexical), lexical, dense or hybrid.
+    #[arg(long, env = "ASKLAKE_RETRIEVER", default_value = "auto", global = true)]
+    retriever: String,
+    /// Sentence-transformers ONNX model directory [env: ASKLAKE_EMBED_MODEL; default:
+    /// ~/.cache/asklake/models/all-MiniLM-L6-v2, made by scripts/setup-embeddings.sh].
+    #[arg(long, global = true)]
+    embed_model: Option<PathBuf>,
+    /// Vector index: flat (exact), or with the `faiss` feature faiss / faiss:<factory string> (e.g. faiss:HNSW32,Flat).
+    #[arg(long, env = "ASKLAKE_INDEX", default_value = "flat", global = true)]
+    index: String,
+    /// Do not read or write the on-disk embedding cache.
+    #[arg(long, global = true)]
+    no_embedding_cache: bool,
+}
+
+impl RetrievalArgs {
+    fn config(&self) -> asklake::Result<asklake::fewshot::RetrieverConfig> {
+        Ok(asklake::fewshot::RetrieverConfig {
+            kind: self.retriever.parse()?,
+            model: self.embed_model.clone(),
+            index: self.index.clone(),
+            cache_dir: None,
+            no_cache: self.no_embedding_cache,
+        })
+    }
+
+    async fn build(
+        &self,
+        lib: &asklake::fewshot::library::Library,
+    ) -> asklake::Result<Arc<dyn asklake::fewshot::FewShotRetriever>> {
+        let (r, note) = asklake::fewshot::build_retriever(lib, &self.config()?).await?;
+        if let Some(n) = note {
+            eprintln!("asklake: {n}");
+        }
+        Ok(r)
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -218,6 +261,8 @@ struct AskArgs {
     /// A folder of extra library examples (`*.jsonl`).
     #[arg(long, env = "ASKLAKE_LIBRARY")]
     library: Option<PathBuf>,
+    #[command(flatten)]
+    retrieval: RetrievalArgs,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -271,9 +316,7 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
     if args.examples > 0 {
         let lib = asklake::fewshot::library::Library::builtin_with(args.library.as_deref())?;
         builder = builder
-            .retriever(Arc::new(
-                asklake::fewshot::library::LexicalRetriever::from_library(&lib),
-            ))
+            .retriever(args.retrieval.build(&lib).await?)
             .examples(args.examples);
     }
     if let Some(p) = &args.audit_log {
@@ -628,9 +671,12 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             })?;
             println!("{md}");
         }
-        Command::Fewshot { action, library } => {
-            use asklake::fewshot::FewShotRetriever;
-            use asklake::fewshot::library::{LexicalRetriever, Library};
+        Command::Fewshot {
+            action,
+            library,
+            retrieval,
+        } => {
+            use asklake::fewshot::library::Library;
             let lib = Library::builtin_with(library.as_deref())?;
             match action {
                 FewshotAction::List => {
@@ -689,6 +735,24 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                         result.row_count,
                         dir.join("custom.jsonl").display()
                     );
+                    // Embed the new questions into the index's on-disk cache now, so the next start-up
+                    // finds them (the retrievers rebuild their index from the cache).
+                    if retrieval.retriever != "lexical" {
+                        let lib = Library::builtin_with(Some(&dir))?;
+                        let mut args = retrieval.clone();
+                        if args.retriever == "auto" {
+                            args.retriever = "hybrid".into();
+                        }
+                        match args.build(&lib).await {
+                            Ok(_) => {
+                                println!("embedding index updated ({} examples)", lib.entries.len())
+                            }
+                            Err(e) if retrieval.retriever == "auto" => {
+                                println!("lexical index only: {e}")
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
                 }
                 FewshotAction::Eval { dataset } => {
                     let cases = match dataset {
@@ -700,22 +764,45 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                         )?,
                         None => asklake::fewshot::library::builtin_retrieval_cases()?,
                     };
-                    let r = LexicalRetriever::from_library(&lib);
-                    println!("retriever  lang  n    recall@1  recall@3  MRR");
-                    for s in asklake::fewshot::library::evaluate(&r, &cases).await? {
-                        println!(
-                            "lexical    {:<4}  {:<3}  {:.3}     {:.3}     {:.3}",
-                            s.lang, s.n, s.recall_at_1, s.recall_at_3, s.mrr
-                        );
+                    // Every retriever the configuration allows: lexical always; dense and hybrid when the
+                    // embedding model loads (an explicit --retriever dense|hybrid makes a failure an error).
+                    let mut kinds = vec!["lexical"];
+                    let mut note = None;
+                    let dense_ok = match retrieval.retriever.as_str() {
+                        "lexical" | "bm25" => false,
+                        "auto" => {
+                            match asklake::fewshot::load_embedder(retrieval.embed_model.as_deref())
+                            {
+                                Ok(_) => true,
+                                Err(e) => {
+                                    note = Some(e.to_string());
+                                    false
+                                }
+                            }
+                        }
+                        _ => true,
+                    };
+                    if dense_ok {
+                        kinds.extend(["dense", "hybrid"]);
                     }
-                    println!(
-                        "dense, hybrid: not built yet (needs the embedding model; see the retrieval issue)"
-                    );
+                    println!("retriever  lang  n    recall@1  recall@3  MRR");
+                    for kind in kinds {
+                        let mut args = retrieval.clone();
+                        args.retriever = kind.into();
+                        let r = args.build(&lib).await?;
+                        for s in asklake::fewshot::library::evaluate(r.as_ref(), &cases).await? {
+                            println!(
+                                "{kind:<9}  {:<4}  {:<3}  {:.3}     {:.3}     {:.3}",
+                                s.lang, s.n, s.recall_at_1, s.recall_at_3, s.mrr
+                            );
+                        }
+                    }
+                    if let Some(n) = note {
+                        println!("dense, hybrid: not run ({n})");
+                    }
                 }
                 FewshotAction::Search { question, k, json } => {
-                    let hits = LexicalRetriever::from_library(&lib)
-                        .retrieve(&question, k)
-                        .await?;
+                    let hits = retrieval.build(&lib).await?.retrieve(&question, k).await?;
                     if json {
                         let v: Vec<serde_json::Value> = hits
                             .iter()

@@ -67,12 +67,18 @@ async fn without_an_llm_answers_come_from_the_library() {
     );
 }
 
+fn cache_dir() -> &'static std::path::Path {
+    static D: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    D.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 fn cli(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
         .args(["--lake", lake_dir().to_str().unwrap()])
         .args(args)
         .env_remove("ASKLAKE_LLM")
         .env_remove("ASKLAKE_LIBRARY")
+        .env("ASKLAKE_CACHE_DIR", cache_dir())
         .output()
         .unwrap()
 }
@@ -101,7 +107,10 @@ fn cli_library_commands() {
     );
     let eval = String::from_utf8(cli(&["fewshot", "eval"]).stdout).unwrap();
     assert!(
-        eval.contains("lexical    en") && eval.contains("lexical    ko"),
+        eval.contains("lexical    en")
+            && eval.contains("lexical    ko")
+            && eval.contains("dense      en")
+            && eval.contains("hybrid     ko"),
         "{eval}"
     );
 

@@ -575,6 +575,51 @@ fn openai_compatible(
 }
 
 /// No LLM: `ask` says how to configure one.
+/// The library retriever (`auto`: hybrid when the embedding model loads, else lexical with a warning).
+fn library_retriever(
+    py: Python<'_>,
+    kind: &str,
+    embed_model: Option<PathBuf>,
+) -> PyResult<Arc<dyn asklake::fewshot::FewShotRetriever>> {
+    let cfg = asklake::fewshot::RetrieverConfig {
+        kind: kind.parse().map_err(to_py)?,
+        model: embed_model,
+        ..Default::default()
+    };
+    let (r, note) = block_on(py, async move {
+        let lib = asklake::fewshot::library::Library::builtin()?;
+        asklake::fewshot::build_retriever(&lib, &cfg).await
+    })?;
+    if let Some(n) = note {
+        let warnings = py.import("warnings")?;
+        warnings.call_method1("warn", (format!("asklake: {n}"),))?;
+    }
+    Ok(r)
+}
+
+/// The library examples closest to a question: a list of {"id", "question", "sql", "score"}, best first.
+#[pyfunction]
+#[pyo3(signature = (question, k=5, retriever="auto", embed_model=None))]
+fn search_library(
+    py: Python<'_>,
+    question: &str,
+    k: usize,
+    retriever: &str,
+    embed_model: Option<PathBuf>,
+) -> PyResult<Py<PyAny>> {
+    let r = library_retriever(py, retriever, embed_model)?;
+    let q = question.to_string();
+    let hits = block_on(py, async move { r.retrieve(&q, k).await })?;
+    let v: Vec<serde_json::Value> = hits
+        .iter()
+        .map(|h| {
+            serde_json::json!({"id": h.example.id, "question": h.example.question,
+                               "sql": h.example.sql, "score": h.score})
+        })
+        .collect();
+    json_to_py(py, &serde_json::Value::Array(v))
+}
+
 #[pyfunction]
 fn no_llm() -> Llm {
     Llm { inner: None }
@@ -799,9 +844,10 @@ fn engine_of(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn QueryEngine>> {
 #[pymethods]
 impl Text2Sql {
     #[new]
-    #[pyo3(signature = (engine, llm=None, max_attempts=3, empty_result="retry_once", explain=true, as_of=None, max_rows=1000, audit_log=None, examples=None))]
+    #[pyo3(signature = (engine, llm=None, max_attempts=3, empty_result="retry_once", explain=true, as_of=None, max_rows=1000, audit_log=None, examples=None, retriever="auto", embed_model=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         engine: &Bound<'_, PyAny>,
         llm: Option<PyRef<'_, Llm>>,
         max_attempts: usize,
@@ -811,6 +857,8 @@ impl Text2Sql {
         max_rows: u64,
         audit_log: Option<PathBuf>,
         examples: Option<Vec<(String, String)>>,
+        retriever: &str,
+        embed_model: Option<PathBuf>,
     ) -> PyResult<Self> {
         let engine = engine_of(engine)?;
         let options = Options {
@@ -828,10 +876,7 @@ impl Text2Sql {
         }
         // By default the verified library supplies few-shot examples (and answers when there is no LLM).
         if examples.is_none() {
-            let lib = asklake::fewshot::library::Library::builtin().map_err(to_py)?;
-            b = b.retriever(Arc::new(
-                asklake::fewshot::library::LexicalRetriever::from_library(&lib),
-            ));
+            b = b.retriever(library_retriever(py, retriever, embed_model)?);
         }
         if let Some(ex) = examples {
             let ex = ex
@@ -1101,6 +1146,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bedrock, m)?)?;
     m.add_function(wrap_pyfunction!(openai_compatible, m)?)?;
     m.add_function(wrap_pyfunction!(no_llm, m)?)?;
+    m.add_function(wrap_pyfunction!(search_library, m)?)?;
     m.add_function(wrap_pyfunction!(scripted, m)?)?;
     Ok(())
 }

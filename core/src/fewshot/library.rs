@@ -228,6 +228,11 @@ impl LexicalRetriever {
         }
     }
 
+    /// The examples, in the order scores refer to.
+    pub fn examples(&self) -> &[Example] {
+        &self.examples
+    }
+
     pub fn from_library(lib: &Library) -> Self {
         Self::new(lib.entries.iter().map(|e| e.example.clone()).collect())
     }

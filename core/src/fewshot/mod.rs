@@ -1,8 +1,12 @@
 //! Few-shot examples: verified question → SQL pairs put in the prompt as prior turns.
 //!
-//! [`FewShotRetriever`] ranks examples for a question. This module ships [`FixedExamples`] (the same list
-//! for every question); the retrieval issue adds embedding and hybrid retrievers over `fewshot/`.
+//! [`FewShotRetriever`] ranks examples for a question: [`FixedExamples`] (the same list for every question),
+//! [`library::LexicalRetriever`] (BM25), [`dense::DenseRetriever`] (sentence embeddings in a
+//! [`index::VectorIndex`]) and [`dense::HybridRetriever`] (both, by reciprocal rank fusion).
 
+pub mod dense;
+pub mod embed;
+pub mod index;
 pub mod library;
 
 use async_trait::async_trait;
@@ -41,6 +45,13 @@ pub trait FewShotRetriever: std::fmt::Debug + Send + Sync {
 
     /// Up to `k` examples, best first.
     async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>>;
+
+    /// Candidates for answering a question from the library without an LLM, scored as the lexical
+    /// retriever's coverage in [0, 1] (the score `library_threshold` was measured on). Retrievers with other
+    /// score scales override this with their lexical channel.
+    async fn library_candidates(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
+        self.retrieve(question, k).await
+    }
 }
 
 /// The same examples for every question, in order (score 1.0): the original system's static few-shot.
@@ -71,5 +82,104 @@ impl FewShotRetriever for FixedExamples {
                 score: 1.0,
             })
             .collect())
+    }
+}
+
+/// Which retriever ranks library examples for the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetrieverKind {
+    /// Hybrid when the embedding model and ONNX Runtime load, else lexical (with a note saying why).
+    #[default]
+    Auto,
+    Lexical,
+    Dense,
+    Hybrid,
+}
+
+impl std::str::FromStr for RetrieverKind {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => Self::Auto,
+            "lexical" | "bm25" => Self::Lexical,
+            "dense" | "embedding" => Self::Dense,
+            "hybrid" => Self::Hybrid,
+            other => {
+                return Err(crate::error::Error::Config(format!(
+                    "unknown retriever {other:?} (auto, lexical, dense, hybrid)"
+                )));
+            }
+        })
+    }
+}
+
+/// How to build a retriever over the library.
+#[derive(Debug, Clone, Default)]
+pub struct RetrieverConfig {
+    pub kind: RetrieverKind,
+    /// Embedding model: a sentence-transformers ONNX directory (default: [`embed::default_model_dir`]).
+    pub model: Option<std::path::PathBuf>,
+    /// Vector index: `flat` (default) or, with feature `faiss`, `faiss` / `faiss:<factory string>`.
+    pub index: String,
+    /// Embedding cache folder (default: [`embed::EmbeddingCache::default_dir`]); `no_cache` turns it off.
+    pub cache_dir: Option<std::path::PathBuf>,
+    pub no_cache: bool,
+}
+
+/// Loads the embedding model named by `model` (a directory), or the default one.
+pub fn load_embedder(
+    model: Option<&std::path::Path>,
+) -> Result<std::sync::Arc<dyn embed::Embedder>> {
+    let dir = model
+        .map(std::path::Path::to_path_buf)
+        .or_else(embed::default_model_dir)
+        .ok_or_else(|| {
+            crate::error::Error::Config(
+                "no embedding model directory (set ASKLAKE_EMBED_MODEL)".into(),
+            )
+        })?;
+    #[cfg(feature = "onnx")]
+    {
+        Ok(std::sync::Arc::new(embed::OnnxEmbedder::load(&dir)?))
+    }
+    #[cfg(not(feature = "onnx"))]
+    {
+        Err(crate::error::Error::Config(format!(
+            "embedding model {} needs asklake built with the `onnx` feature",
+            dir.display()
+        )))
+    }
+}
+
+/// A retriever over `lib` as configured, and a note when `Auto` fell back to lexical retrieval.
+pub async fn build_retriever(
+    lib: &library::Library,
+    cfg: &RetrieverConfig,
+) -> Result<(std::sync::Arc<dyn FewShotRetriever>, Option<String>)> {
+    use std::sync::Arc;
+    let lexical = library::LexicalRetriever::from_library(lib);
+    if cfg.kind == RetrieverKind::Lexical {
+        return Ok((Arc::new(lexical), None));
+    }
+    let cache = if cfg.no_cache {
+        None
+    } else {
+        cfg.cache_dir
+            .clone()
+            .or_else(embed::EmbeddingCache::default_dir)
+    };
+    let dense = async {
+        let embedder = load_embedder(cfg.model.as_deref())?;
+        dense::DenseRetriever::from_library(lib, embedder, &cfg.index, cache.as_deref()).await
+    };
+    match (cfg.kind, dense.await) {
+        (RetrieverKind::Dense, d) => Ok((Arc::new(d?), None)),
+        (_, Ok(d)) => Ok((Arc::new(dense::HybridRetriever::new(lexical, d)?), None)),
+        (RetrieverKind::Auto, Err(e)) => Ok((
+            Arc::new(lexical),
+            Some(format!("lexical retrieval only ({e})")),
+        )),
+        (_, Err(e)) => Err(e),
     }
 }

@@ -698,7 +698,7 @@ impl Text2Sql {
     async fn library_answer(&self, question: &str, started: Instant) -> Result<Answer> {
         let o = &self.inner.options;
         let hits = match &self.inner.retriever {
-            Some(r) => r.retrieve(question, 2).await?,
+            Some(r) => r.library_candidates(question, 2).await?,
             None => Vec::new(),
         };
         // A two-word question ("top IPs") is too vague to answer from someone else's verified question.

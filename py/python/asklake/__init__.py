@@ -12,12 +12,34 @@ Everything runs in the Rust core (``asklake._native``); this package only names 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
 from collections.abc import Iterator
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
-from . import _native
-from ._native import (
+
+def _find_onnxruntime() -> None:
+    """Points ORT_DYLIB_PATH at this environment's onnxruntime wheel (if installed and not set already).
+
+    Dense and hybrid few-shot retrieval run the embedding model with ONNX Runtime, which the Rust core loads
+    at run time; in a notebook the kernel's environment is the one to use, whatever ``python3`` is on PATH.
+    """
+    if os.environ.get("ORT_DYLIB_PATH"):
+        return
+    spec = importlib.util.find_spec("onnxruntime")
+    if spec is None or spec.origin is None:
+        return
+    libs = sorted((Path(spec.origin).parent / "capi").glob("libonnxruntime.so*"))
+    if libs:
+        os.environ["ORT_DYLIB_PATH"] = str(libs[-1])
+
+
+_find_onnxruntime()
+
+from . import _native  # noqa: E402
+from ._native import (  # noqa: E402
     Answer,
     ArrowResult,
     AsklakeError,
@@ -35,7 +57,7 @@ from ._native import (
     ValidationError,
     __version__,
 )
-from ._native import Llm as Llm
+from ._native import Llm as Llm  # noqa: E402
 
 __all__ = [
     "Answer",
@@ -61,6 +83,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "llm_from_env",
+    "search_library",
 ]
 
 
@@ -91,10 +114,24 @@ def llm_from_env(kind: str | None = None, model: str | None = None, base_url: st
     return _native.llm_from_env(kind, model, base_url)
 
 
+def search_library(
+    question: str, k: int = 5, *, retriever: str = "auto", embed_model: str | PathLike[str] | None = None
+) -> list[dict[str, Any]]:
+    """The verified library examples closest to ``question``: ``[{"id", "question", "sql", "score"}]``, best first.
+
+    ``retriever``: ``auto`` (hybrid when the embedding model loads, else lexical with a warning), ``lexical``,
+    ``dense`` or ``hybrid``. ``embed_model``: a sentence-transformers ONNX directory (default
+    ``ASKLAKE_EMBED_MODEL`` or ``~/.cache/asklake/models/all-MiniLM-L6-v2``).
+    """
+    return _native.search_library(question, k, retriever, None if embed_model is None else str(embed_model))
+
+
 class Text2Sql:
     """Question → SQL → result → explanation over a LocalLake or Athena engine.
 
-    ``llm`` defaults to :func:`llm_from_env` (the CLI's ``ASKLAKE_LLM`` / ``ASKLAKE_MODEL``).
+    ``llm`` defaults to :func:`llm_from_env` (the CLI's ``ASKLAKE_LLM`` / ``ASKLAKE_MODEL``). Library examples
+    for the prompt come from ``retriever`` (``auto``, ``lexical``, ``dense``, ``hybrid``), unless ``examples``
+    fixes them.
     """
 
     def __init__(
@@ -109,6 +146,8 @@ class Text2Sql:
         max_rows: int = 1000,
         audit_log: str | PathLike[str] | None = None,
         examples: list[tuple[str, str]] | None = None,
+        retriever: str = "auto",
+        embed_model: str | PathLike[str] | None = None,
     ) -> None:
         if llm is None:
             llm = llm_from_env()
@@ -122,6 +161,8 @@ class Text2Sql:
             max_rows,
             None if audit_log is None else str(audit_log),
             examples,
+            retriever,
+            None if embed_model is None else str(embed_model),
         )
 
     def ask(self, question: str) -> Answer:

@@ -1,0 +1,431 @@
+//! Dense and hybrid retrieval over the library, and the DAIL-style SQL-skeleton rerank.
+//!
+//! [`DenseRetriever`] embeds every example's English and Korean questions (cached on disk by
+//! [`EmbeddingCache`]) into a [`VectorIndex`] and ranks examples by their best cosine similarity to the
+//! question. [`HybridRetriever`] fuses the dense and lexical rankings by reciprocal rank fusion (RRF, k = 60):
+//! the lexical channel's Hangul bigrams carry Korean questions that an English embedding model cannot read,
+//! and the dense channel carries English paraphrases that share few words with the example.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::embed::{Embedder, EmbeddingCache};
+use super::index::{VectorIndex, index_by_name};
+use super::library::{LexicalRetriever, Library};
+use super::{Example, FewShotRetriever, ScoredExample};
+use crate::error::{Error, Result};
+
+/// Ranks examples by cosine similarity of embeddings.
+pub struct DenseRetriever {
+    examples: Vec<Example>,
+    embedder: Arc<dyn Embedder>,
+    index: Box<dyn VectorIndex>,
+    /// Which example each indexed vector belongs to.
+    owner: Vec<usize>,
+}
+
+impl std::fmt::Debug for DenseRetriever {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DenseRetriever")
+            .field("examples", &self.examples.len())
+            .field("embedder", &self.embedder.id())
+            .field("index", &self.index.name())
+            .finish()
+    }
+}
+
+/// The texts indexed for an example: its question, and its Korean question when present.
+fn texts_of(e: &Example) -> impl Iterator<Item = &str> {
+    std::iter::once(e.question.as_str()).chain(e.question_ko.as_deref())
+}
+
+impl DenseRetriever {
+    /// Embeds the examples (only those not already in the cache at `cache_dir`, which is then saved) into
+    /// the index named `index` (`flat`, or `faiss…` with that feature).
+    pub async fn build(
+        examples: Vec<Example>,
+        embedder: Arc<dyn Embedder>,
+        index: &str,
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<Self> {
+        let mut texts = Vec::new();
+        let mut owner = Vec::new();
+        for (i, e) in examples.iter().enumerate() {
+            for t in texts_of(e) {
+                texts.push(t.to_string());
+                owner.push(i);
+            }
+        }
+        let vectors = match cache_dir {
+            Some(dir) => {
+                let mut cache = EmbeddingCache::open(dir, embedder.id(), embedder.dim());
+                let v = cache.embed_all(embedder.as_ref(), &texts).await?;
+                // A cache that cannot be written (read-only home) costs start-up time, not correctness.
+                if let Err(e) = cache.save() {
+                    eprintln!("asklake: embedding cache not saved: {e}");
+                }
+                v
+            }
+            None => embedder.embed(&texts).await?,
+        };
+        let mut idx = index_by_name(index, embedder.dim())?;
+        let flat: Vec<f32> = vectors.into_iter().flatten().collect();
+        if !flat.is_empty() {
+            idx.add(&flat)?;
+        }
+        Ok(DenseRetriever {
+            examples,
+            embedder,
+            index: idx,
+            owner,
+        })
+    }
+
+    pub fn from_library(
+        lib: &Library,
+        embedder: Arc<dyn Embedder>,
+        index: &str,
+        cache_dir: Option<&std::path::Path>,
+    ) -> impl Future<Output = Result<Self>> {
+        let examples = lib.entries.iter().map(|e| e.example.clone()).collect();
+        Self::build(examples, embedder, index, cache_dir)
+    }
+
+    pub fn index_name(&self) -> String {
+        self.index.name()
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// (example number, best cosine similarity), best first.
+    pub async fn scores(&self, question: &str) -> Result<Vec<(usize, f32)>> {
+        if question.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = self
+            .embedder
+            .embed(&[question.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Embedding("no vector for the question".into()))?;
+        let hits = self.index.search(&q, self.index.len())?;
+        let mut best: Vec<Option<f32>> = vec![None; self.examples.len()];
+        for (row, s) in hits {
+            let e = self.owner[row];
+            if best[e].is_none_or(|b| s > b) {
+                best[e] = Some(s);
+            }
+        }
+        let mut out: Vec<(usize, f32)> = best
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s?)))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl FewShotRetriever for DenseRetriever {
+    fn name(&self) -> &str {
+        "dense"
+    }
+
+    /// None: cosine similarity is not the coverage score library answers are calibrated on.
+    async fn library_candidates(&self, _question: &str, _k: usize) -> Result<Vec<ScoredExample>> {
+        Ok(Vec::new())
+    }
+
+    async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
+        Ok(self
+            .scores(question)
+            .await?
+            .into_iter()
+            .take(k)
+            .map(|(i, score)| ScoredExample {
+                example: self.examples[i].clone(),
+                score,
+            })
+            .collect())
+    }
+}
+
+/// Reciprocal rank fusion's constant (Cormack et al. 2009).
+pub const RRF_K: f32 = 60.0;
+
+/// Dense and lexical rankings fused by weighted reciprocal rank fusion. Scores are normalized so that an
+/// example ranked first by both channels scores 1.0.
+#[derive(Debug)]
+pub struct HybridRetriever {
+    lexical: LexicalRetriever,
+    dense: DenseRetriever,
+    /// How far down each ranking counts.
+    depth: usize,
+    /// RRF weight of the lexical channel, and of the dense one on text the embedding model reads.
+    lexical_weight: f32,
+    dense_weight: f32,
+}
+
+impl HybridRetriever {
+    /// Both channels must rank the same examples in the same order.
+    pub fn new(lexical: LexicalRetriever, dense: DenseRetriever) -> Result<Self> {
+        if lexical.examples().len() != dense.examples.len()
+            || lexical
+                .examples()
+                .iter()
+                .zip(&dense.examples)
+                .any(|(a, b)| a.id != b.id)
+        {
+            return Err(Error::Internal(
+                "hybrid retrieval over different example lists".into(),
+            ));
+        }
+        Ok(HybridRetriever {
+            lexical,
+            dense,
+            depth: 20,
+            lexical_weight: 1.0,
+            dense_weight: 2.0,
+        })
+    }
+
+    /// RRF weights of the lexical and dense channels (default 1 and 2, chosen on
+    /// `fewshot/eval/retrieval_dev.jsonl`, not on the test set `retrieval.jsonl`: on English paraphrases the
+    /// dense channel is the stronger one). The dense weight is further scaled by how well the model reads
+    /// the question ([`Embedder::reads`]): an English-only model gets no say on Hangul.
+    pub fn with_weights(mut self, lexical: f32, dense: f32) -> Self {
+        self.lexical_weight = lexical;
+        self.dense_weight = dense;
+        self
+    }
+
+    pub fn dense(&self) -> &DenseRetriever {
+        &self.dense
+    }
+
+    pub async fn scores(&self, question: &str) -> Result<Vec<(usize, f32)>> {
+        let lex = self.lexical.scores(question);
+        let dense = self.dense.scores(question).await?;
+        let reads = self.dense.embedder.reads(question);
+        Ok(rrf(
+            &[
+                (&lex, self.lexical_weight),
+                (&dense, self.dense_weight * reads),
+            ],
+            self.depth,
+        ))
+    }
+}
+
+/// Fuses weighted rankings: each item scores Σ w/(k + rank) over the rankings that place it within `depth`,
+/// divided by the most it could score (first in every ranking).
+pub fn rrf(rankings: &[(&[(usize, f32)], f32)], depth: usize) -> Vec<(usize, f32)> {
+    let mut score: std::collections::HashMap<usize, f32> = Default::default();
+    for (ranking, w) in rankings {
+        if *w <= 0.0 {
+            continue;
+        }
+        for (rank, (i, _)) in ranking.iter().take(depth).enumerate() {
+            *score.entry(*i).or_default() += w / (RRF_K + rank as f32 + 1.0);
+        }
+    }
+    let max = rankings
+        .iter()
+        .map(|(_, w)| w.max(0.0))
+        .sum::<f32>()
+        .max(f32::EPSILON)
+        / (RRF_K + 1.0);
+    let mut out: Vec<(usize, f32)> = score.into_iter().map(|(i, s)| (i, s / max)).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+#[async_trait]
+impl FewShotRetriever for HybridRetriever {
+    fn name(&self) -> &str {
+        "hybrid"
+    }
+
+    async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
+        Ok(self
+            .scores(question)
+            .await?
+            .into_iter()
+            .take(k)
+            .map(|(i, score)| ScoredExample {
+                example: self.dense.examples[i].clone(),
+                score,
+            })
+            .collect())
+    }
+
+    async fn library_candidates(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
+        self.lexical.retrieve(question, k).await
+    }
+}
+
+/// The SQL's skeleton: keywords, identifiers and punctuation lower-cased, every string and number literal
+/// replaced by `?` (DAIL-SQL's "query skeleton"), so two queries with the same shape but other values match.
+pub fn sql_skeleton(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if c == '\'' {
+            // A string literal ('' escapes a quote).
+            loop {
+                match chars.next() {
+                    Some('\'') if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                    }
+                    Some('\'') | None => break,
+                    _ => {}
+                }
+            }
+            out.push("?".into());
+        } else if c.is_ascii_digit() {
+            while chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_alphanumeric() || *d == '.')
+            {
+                chars.next();
+            }
+            out.push("?".into());
+        } else if c.is_alphanumeric() || c == '_' || c == '"' {
+            let mut w = String::new();
+            if c != '"' {
+                w.push(c.to_ascii_lowercase());
+            }
+            while let Some(&d) = chars.peek() {
+                if d.is_alphanumeric() || d == '_' || d == '.' || (c == '"' && d != '"') {
+                    w.push(d.to_ascii_lowercase());
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if c == '"' {
+                chars.next();
+            }
+            out.push(w);
+        } else {
+            out.push(c.to_string());
+        }
+    }
+    out
+}
+
+/// Similarity of two skeletons in [0, 1]: Jaccard similarity of their token bigram multisets.
+pub fn skeleton_similarity(a: &[String], b: &[String]) -> f32 {
+    use std::collections::HashMap;
+    let grams = |s: &[String]| {
+        let mut m: HashMap<(String, String), usize> = HashMap::new();
+        for w in s.windows(2) {
+            *m.entry((w[0].clone(), w[1].clone())).or_default() += 1;
+        }
+        m
+    };
+    let (ga, gb) = (grams(a), grams(b));
+    let inter: usize = ga
+        .iter()
+        .map(|(g, n)| gb.get(g).map_or(0, |m| (*n).min(*m)))
+        .sum();
+    let union: usize = ga.values().sum::<usize>() + gb.values().sum::<usize>() - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f32 / union as f32
+    }
+}
+
+/// Reorders retrieved examples by a mix of their retrieval score (normalized to the best one) and the
+/// similarity of their SQL skeleton to a draft query's: `(1 - weight) * question + weight * skeleton`.
+pub fn rerank_by_skeleton(
+    mut candidates: Vec<ScoredExample>,
+    draft_sql: &str,
+    weight: f32,
+) -> Vec<ScoredExample> {
+    let draft = sql_skeleton(draft_sql);
+    let best = candidates
+        .iter()
+        .map(|c| c.score)
+        .fold(f32::MIN, f32::max)
+        .max(f32::EPSILON);
+    for c in &mut candidates {
+        let sk = skeleton_similarity(&draft, &sql_skeleton(&c.example.sql));
+        c.score = (1.0 - weight) * (c.score / best) + weight * sk;
+    }
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skeleton_masks_literals_only() {
+        let a = sql_skeleton(
+            "SELECT src_endpoint.ip, count(*) FROM t WHERE api.operation = 'ConsoleLogin' AND time_dt > now() - INTERVAL '7' DAY LIMIT 10",
+        );
+        let b = sql_skeleton(
+            "select src_endpoint.ip, COUNT(*) from t where api.operation = 'Decrypt' and time_dt > now() - interval '1' day limit 5",
+        );
+        assert_eq!(a, b);
+        assert!(a.contains(&"api.operation".to_string()));
+        assert_eq!(sql_skeleton("'it''s' 3.5"), vec!["?", "?"]);
+        assert!((skeleton_similarity(&a, &b) - 1.0).abs() < 1e-6);
+        let c = sql_skeleton("SELECT * FROM u JOIN v ON u.x = v.y");
+        assert!(skeleton_similarity(&a, &c) < 0.3);
+    }
+
+    #[test]
+    fn rrf_prefers_agreement() {
+        let a = [(1, 0.9), (2, 0.8), (3, 0.1)];
+        let b = [(2, 0.7), (1, 0.6), (4, 0.5)];
+        let fused = rrf(&[(&a, 1.0), (&b, 1.0)], 10);
+        assert_eq!(fused.len(), 4);
+        // 1 and 2 each rank first once and second once: tied, lower number first.
+        assert_eq!(fused[0].0, 1);
+        assert_eq!(fused[1].0, 2);
+        assert!(fused[0].1 < 1.0 && fused[0].1 > 0.9);
+        assert_eq!(rrf(&[(&a, 1.0), (&a, 1.0)], 10)[0].1, 1.0);
+        // A zero-weight channel is ignored.
+        assert_eq!(rrf(&[(&a, 1.0), (&b, 0.0)], 10)[0], (1, 1.0));
+    }
+
+    #[test]
+    fn rerank_moves_the_matching_shape_up() {
+        let ex = |id: &str, sql: &str, score: f32| ScoredExample {
+            example: Example {
+                id: id.into(),
+                question: id.into(),
+                question_ko: None,
+                sql: sql.into(),
+                tables: vec![],
+                tags: vec![],
+            },
+            score,
+        };
+        let cands = vec![
+            ex("a", "SELECT count(*) FROM t WHERE x = 'y'", 0.9),
+            ex(
+                "b",
+                "SELECT ip, count(*) FROM t GROUP BY ip ORDER BY 2 DESC LIMIT 5",
+                0.8,
+            ),
+        ];
+        let r = rerank_by_skeleton(
+            cands,
+            "SELECT ip, count(*) FROM t GROUP BY ip ORDER BY 2 DESC LIMIT 10",
+            0.5,
+        );
+        assert_eq!(r[0].example.id, "b");
+    }
+}

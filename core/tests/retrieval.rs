@@ -1,0 +1,325 @@
+//! Dense and hybrid retrieval with the real embedding model: all-MiniLM-L6-v2 converted to ONNX by
+//! `scripts/convert_minilm_onnx.py` (made by `scripts/setup-embeddings.sh`, which `scripts/env.sh` runs and
+//! points `ASKLAKE_EMBED_MODEL` / `ORT_DYLIB_PATH` at), run by ONNX Runtime through `ort`.
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use asklake::fewshot::dense::{DenseRetriever, HybridRetriever};
+use asklake::fewshot::embed::{Embedder, EmbeddingCache, OnnxEmbedder, default_model_dir};
+use asklake::fewshot::library::{
+    LexicalRetriever, Library, builtin_retrieval_cases, evaluate, parse_cases,
+};
+use asklake::fewshot::{
+    FewShotRetriever, RetrieverConfig, RetrieverKind, build_retriever, load_embedder,
+};
+
+use common::{CT2, lake_dir};
+
+fn model() -> Arc<OnnxEmbedder> {
+    static M: std::sync::OnceLock<Arc<OnnxEmbedder>> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let dir = default_model_dir().unwrap();
+        Arc::new(OnnxEmbedder::load(&dir).unwrap_or_else(|e| {
+            panic!("{e}\n(the embedding tests need the model: `. scripts/env.sh` makes it)")
+        }))
+    })
+    .clone()
+}
+
+fn cos(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn onnx_embedder_reproduces_the_published_similarities() {
+    // https://sbert.net/docs/sentence_transformer/usage/usage.html, all-MiniLM-L6-v2.
+    let m = model();
+    assert_eq!(m.dim(), 384);
+    let v = m
+        .embed_sync(&[
+            "The weather is lovely today.",
+            "It's so sunny outside!",
+            "He drove to the stadium.",
+        ])
+        .unwrap();
+    for x in &v {
+        let norm: f32 = x.iter().map(|a| a * a).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+    for (i, j, want) in [(0, 1, 0.6660), (0, 2, 0.1046), (1, 2, 0.1411)] {
+        let got = cos(&v[i], &v[j]);
+        assert!(
+            (got - want).abs() < 1e-3,
+            "sim({i},{j}) = {got}, published {want}"
+        );
+    }
+}
+
+#[test]
+fn batching_and_padding_do_not_change_vectors() {
+    let m = model();
+    let texts = [
+        "root",
+        "Which source IPs made the most API calls last week?",
+        "루트 계정 사용 기록",
+        &"a very long question about console logins ".repeat(60),
+    ];
+    let batched = m.embed_sync(&texts).unwrap();
+    let small_batches = OnnxEmbedder::load(&default_model_dir().unwrap())
+        .unwrap()
+        .with_batch_size(1);
+    for (t, b) in texts.iter().zip(&batched) {
+        let alone = &small_batches.embed_sync(&[t]).unwrap()[0];
+        assert!(cos(alone, b) > 0.99999, "{t:?}");
+    }
+    assert!(m.embed_sync(&[]).unwrap().is_empty());
+    // Longer than the model's 256 tokens: truncated, not an error.
+    assert_eq!(batched[3].len(), 384);
+}
+
+/// Counts the texts it is asked to embed.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<OnnxEmbedder>,
+    texts: AtomicUsize,
+}
+
+#[async_trait]
+impl Embedder for Counting {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    async fn embed(&self, texts: &[String]) -> asklake::Result<Vec<Vec<f32>>> {
+        self.texts.fetch_add(texts.len(), Ordering::SeqCst);
+        self.inner.embed(texts).await
+    }
+}
+
+#[tokio::test]
+async fn embedding_cache_means_start_up_does_not_reembed() {
+    let lib = Library::builtin().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let counting = Arc::new(Counting {
+        inner: model(),
+        texts: AtomicUsize::new(0),
+    });
+    let first = DenseRetriever::from_library(&lib, counting.clone(), "flat", Some(cache.path()))
+        .await
+        .unwrap();
+    let indexed = counting.texts.load(Ordering::SeqCst);
+    assert_eq!(indexed, 160, "80 examples × English and Korean questions");
+    let c = EmbeddingCache::open(cache.path(), model().id(), 384);
+    assert_eq!(c.len(), 160);
+    // Start-up again: nothing embedded but the question.
+    let second = DenseRetriever::from_library(&lib, counting.clone(), "flat", Some(cache.path()))
+        .await
+        .unwrap();
+    assert_eq!(counting.texts.load(Ordering::SeqCst), indexed);
+    let q = "who used the root account";
+    let (a, b) = (
+        first.retrieve(q, 3).await.unwrap(),
+        second.retrieve(q, 3).await.unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a[0].example.id, "ct-root-usage");
+    assert_eq!(counting.texts.load(Ordering::SeqCst), indexed + 2);
+}
+
+#[tokio::test]
+async fn retrieval_recall_targets_on_the_held_out_paraphrases() {
+    let lib = Library::builtin().unwrap();
+    let cases = builtin_retrieval_cases().unwrap();
+    let dense = DenseRetriever::from_library(&lib, model(), "flat", None)
+        .await
+        .unwrap();
+    let hybrid = HybridRetriever::new(
+        LexicalRetriever::from_library(&lib),
+        DenseRetriever::from_library(&lib, model(), "flat", None)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let score = |s: &[asklake::fewshot::library::RetrievalScores], lang: &str| {
+        s.iter().find(|x| x.lang == lang).unwrap().clone()
+    };
+    let d = evaluate(&dense, &cases).await.unwrap();
+    let h = evaluate(&hybrid, &cases).await.unwrap();
+    let l = evaluate(&LexicalRetriever::from_library(&lib), &cases)
+        .await
+        .unwrap();
+    eprintln!("dense {d:?}\nhybrid {h:?}\nlexical {l:?}");
+    // The issue's targets.
+    assert!(score(&h, "en").recall_at_3 >= 0.9, "{h:?}");
+    assert!(score(&h, "ko").recall_at_3 >= 0.8, "{h:?}");
+    // Dense carries English paraphrases; the English model cannot read Hangul, which lexical carries.
+    assert!(score(&d, "en").recall_at_3 > score(&l, "en").recall_at_3);
+    assert!(score(&l, "ko").recall_at_3 > score(&d, "ko").recall_at_3);
+    // Hybrid is at least as good as the better channel's recall@3 less one miss, in both languages.
+    for lang in ["en", "ko"] {
+        let best = score(&d, lang).recall_at_3.max(score(&l, lang).recall_at_3);
+        let n = score(&h, lang).n as f64;
+        assert!(
+            score(&h, lang).recall_at_3 >= best - 1.0 / n - 1e-9,
+            "{lang}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paraphrases_with_no_shared_words_are_found_by_meaning() {
+    let lib = Library::builtin().unwrap();
+    let hybrid = HybridRetriever::new(
+        LexicalRetriever::from_library(&lib),
+        DenseRetriever::from_library(&lib, model(), "flat", None)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let cases = parse_cases(
+        r#"{"lang":"en","question":"superuser activity","expected":"ct-root-usage"}
+{"lang":"en","question":"which machines knocked on lots of different ports","expected":"flow-port-scan"}
+{"lang":"en","question":"signing in without a second factor","expected":"ct-console-login-no-mfa"}"#,
+    )
+    .unwrap();
+    for c in cases {
+        let top: Vec<String> = hybrid
+            .retrieve(&c.question, 3)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.example.id)
+            .collect();
+        assert!(top.contains(&c.expected), "{}: {top:?}", c.question);
+    }
+}
+
+#[tokio::test]
+async fn hybrid_library_answers_stay_lexical() {
+    // Library answers (no LLM) are calibrated on the lexical coverage score; hybrid must not change them.
+    let lib = Library::builtin().unwrap();
+    let hybrid = HybridRetriever::new(
+        LexicalRetriever::from_library(&lib),
+        DenseRetriever::from_library(&lib, model(), "flat", None)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let lex = LexicalRetriever::from_library(&lib);
+    for q in [
+        "Are there logs of root account usage?",
+        "superuser activity",
+    ] {
+        assert_eq!(
+            hybrid.library_candidates(q, 2).await.unwrap(),
+            lex.retrieve(q, 2).await.unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_model_or_runtime_is_a_clear_error_and_auto_falls_back() {
+    let lib = Library::builtin().unwrap();
+    let missing = RetrieverConfig {
+        kind: RetrieverKind::Dense,
+        model: Some("/nonexistent/model".into()),
+        no_cache: true,
+        ..Default::default()
+    };
+    let e = build_retriever(&lib, &missing)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/nonexistent/model/model.onnx not found") && e.contains("setup-embeddings.sh"),
+        "{e}"
+    );
+    let auto = RetrieverConfig {
+        kind: RetrieverKind::Auto,
+        ..missing.clone()
+    };
+    let (r, note) = build_retriever(&lib, &auto).await.unwrap();
+    assert_eq!(r.name(), "lexical");
+    assert!(note.unwrap().contains("lexical retrieval only"));
+    assert!(load_embedder(Some(std::path::Path::new("/nonexistent"))).is_err());
+
+    // ONNX Runtime is loaded once per process, so its absence is checked in a child process (the CLI).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+        .args(["fewshot", "search", "root usage", "--retriever", "dense"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ORT_DYLIB_PATH=/nonexistent/libonnxruntime.so does not exist")
+            && err.contains("pip install"),
+        "{err}"
+    );
+    // auto: a warning, and lexical results.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+        .args(["fewshot", "search", "root account usage", "--json"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lexical retrieval only"));
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["id"], "ct-root-usage");
+}
+
+#[test]
+fn fewshot_add_updates_the_embedding_index() {
+    let lib_dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+            .args(["--lake", lake_dir().to_str().unwrap()])
+            .args(args)
+            .env("ASKLAKE_CACHE_DIR", cache.path())
+            .env("ASKLAKE_LIBRARY", lib_dir.path())
+            .output()
+            .unwrap()
+    };
+    let question = "How many times was the GetObject API invoked?";
+    let out = cli(&[
+        "fewshot",
+        "add",
+        "--question",
+        question,
+        "--id",
+        "user-getobject-count",
+        "--sql",
+        &format!("SELECT count(*) AS n FROM {CT2} WHERE api.operation = 'GetObject'"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("embedding index updated (81 examples)"));
+    // The new question's vector is in the on-disk cache the retrievers start from.
+    let c = EmbeddingCache::open(
+        &cache.path().join("embeddings"),
+        model().id(),
+        model().dim(),
+    );
+    assert!(c.get(question).is_some());
+    assert_eq!(c.len(), 161);
+    let out = cli(&[
+        "fewshot",
+        "search",
+        "number of GetObject requests",
+        "--retriever",
+        "dense",
+        "--json",
+    ]);
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["id"], "user-getobject-count", "{hits}");
+}

