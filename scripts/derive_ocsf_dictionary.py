@@ -8,12 +8,15 @@ listed under each class (`enum:<class>` rows, attribute = the *_id name, descrip
 
 Usage: python3 scripts/derive_ocsf_dictionary.py [REFERENCE_MD] [OUT_TSV]
 """
+
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/reference/ocsf/ocsf_1.1.0_reference.md"
+SRC = (
+    Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/reference/ocsf/ocsf_1.1.0_reference.md"
+)
 OUT = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "core/data/ocsf/dictionary.tsv"
 
 
@@ -42,13 +45,20 @@ def main() -> None:
         if m and scope and scope.startswith("class:"):
             rows.append((f"enum:{scope[6:]}", m.group(1), "integer_t", m.group(2)))
             continue
-        if scope and line.startswith("| ") and not line.startswith("| attribute") and not line.startswith("|---"):
+        if (
+            scope
+            and line.startswith("| ")
+            and not line.startswith("| attribute")
+            and not line.startswith("|---")
+        ):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) >= 4:
                 rows.append((scope, cells[0], cells[1], short(cells[-1])))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", encoding="utf-8") as f:
-        f.write("# Derived by scripts/derive_ocsf_dictionary.py from the OCSF 1.1.0 reference (Apache-2.0). Do not edit.\n")
+        f.write(
+            "# Derived by scripts/derive_ocsf_dictionary.py from the OCSF 1.1.0 reference (Apache-2.0). Do not edit.\n"
+        )
         for r in rows:
             f.write("\t".join(x.replace("\t", " ") for x in r) + "\n")
     print(f"{len(rows)} rows -> {OUT}")

@@ -13,7 +13,6 @@ plus the partition columns region, accountid and eventday. core/tests/schema_ref
 against the reference recursively; re-run this script when the reference changes.
 """
 
-import glob
 import json
 import os
 import sys
@@ -23,8 +22,14 @@ REF = os.path.join(ROOT, "..", "shared", "reference", "security-lake")
 OUT = os.path.join(ROOT, "core", "data", "schema")
 
 V2_SOURCES = [
-    "cloud_trail_mgmt", "lambda_execution", "s3_data", "vpc_flow",
-    "route53", "sh_findings", "eks_audit", "waf",
+    "cloud_trail_mgmt",
+    "lambda_execution",
+    "s3_data",
+    "vpc_flow",
+    "route53",
+    "sh_findings",
+    "eks_audit",
+    "waf",
 ]
 V1_SOURCES = {"cloud_trail_mgmt": "cloud_trail_mgmt_1_0", "vpc_flow": "vpc_flow_1_0"}
 
@@ -75,8 +80,7 @@ def main():
             path = os.path.join(REF, f"amazon_security_lake_table_us_east_1_{src}_2_0.json")
             with open(path) as f:
                 doc = json.load(f)
-            for col in doc["columns"]:
-                out.write(f"{src}\t{col['name']}\t{v2_type(col)}\n")
+            out.writelines(f"{src}\t{col['name']}\t{v2_type(col)}\n" for col in doc["columns"])
 
     rows_by_source = {s: [] for s in V1_SOURCES}
     with open(os.path.join(REF, "v1_columns_from_samples.tsv")) as f:
@@ -87,13 +91,14 @@ def main():
                 if sample.startswith(prefix + " "):
                     rows_by_source[src].append((path, typ))
     with open(os.path.join(OUT, "v1.tsv"), "w") as out:
-        out.write("# derived by scripts/derive_schemas.py from shared/reference/security-lake/v1_columns_from_samples.tsv\n")
+        out.write(
+            "# derived by scripts/derive_schemas.py from shared/reference/security-lake/v1_columns_from_samples.tsv\n"
+        )
         for src in V1_SOURCES:
             tree = v1_tree(rows_by_source[src])
             for name, (typ, children) in tree.items():
                 out.write(f"{src}\t{name}\t{v1_type(typ, children)}\n")
-            for part in ("region", "accountid", "eventday"):
-                out.write(f"{src}\t{part}\tstring\n")
+            out.writelines(f"{src}\t{part}\tstring\n" for part in ("region", "accountid", "eventday"))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ fi
 export PATH="$TOOLS/bin:$PATH"
 ruff check py notebooks
 ruff format --check py notebooks
+ruff check --config py/pyproject.toml scripts
+ruff format --check --config py/pyproject.toml scripts
 WHEELS="$CARGO_TARGET_DIR/wheels"
 rm -rf "$WHEELS"
 # maturin's repair step patches the built library in place (it is hard-linked into cargo's deps), so a cached
