@@ -111,7 +111,7 @@ enum Command {
         model: String,
         #[arg(long)]
         base_url: Option<String>,
-        /// Comma-separated: zero-shot, few-shot, rag, rag+repair.
+        /// Comma-separated: zero-shot, few-shot, rag, rag+repair, rag+repair+rerank, self-consistency:N.
         #[arg(long, default_value = "zero-shot,few-shot,rag,rag+repair")]
         variants: String,
         /// en, ko or both.
@@ -128,6 +128,8 @@ enum Command {
         /// Questions in flight at once (throttling is retried with backoff).
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        #[command(flatten)]
+        retrieval: RetrievalArgs,
     },
     /// The verified question → SQL library: `list`, or `search QUESTION` (lexical retrieval scores).
     Fewshot {
@@ -579,6 +581,7 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             out,
             as_of,
             concurrency,
+            retrieval,
         } => {
             use asklake::eval::runner;
             let engine = open(as_of).await?;
@@ -631,23 +634,53 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 as_of,
                 ..Default::default()
             };
-            let report = runner::run_with_progress(
+            let retriever = if variants.iter().any(|v| v.retrieves()) {
+                let lib = asklake::fewshot::library::Library::builtin()?;
+                Some(retrieval.build(&lib).await?)
+            } else {
+                None
+            };
+            let setup = runner::RunSetup {
+                concurrency,
+                retriever,
+            };
+            // A bar redrawn in place on a terminal; one line per question otherwise (CI logs, files).
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut correct = 0usize;
+            let report = runner::run_setup(
                 engine,
                 &models,
                 &variants,
                 &questions,
                 &langs,
                 &options,
-                concurrency,
+                &setup,
                 &mut |r, done, total| {
-                    eprintln!(
-                        "[{done}/{total}] {} {} {} ({}) {}",
-                        r.model,
-                        r.variant,
-                        r.id,
-                        r.lang,
-                        if r.correct { "correct" } else { "wrong" }
-                    );
+                    correct += usize::from(r.correct);
+                    if tty {
+                        let width = 30;
+                        let filled = done * width / total.max(1);
+                        eprint!(
+                            "\r[{}{}] {done}/{total}  {:.0}% correct so far  {} {}          ",
+                            "#".repeat(filled),
+                            ".".repeat(width - filled),
+                            100.0 * correct as f64 / done as f64,
+                            r.model,
+                            r.variant
+                        );
+                        if done == total {
+                            eprintln!();
+                        }
+                    } else {
+                        eprintln!(
+                            "[{done}/{total}] {} {} {} ({}) {}",
+                            r.model,
+                            r.variant,
+                            r.id,
+                            r.lang,
+                            if r.correct { "correct" } else { "wrong" }
+                        );
+                    }
                 },
             )
             .await?;
@@ -669,7 +702,19 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 path: mp.clone(),
                 source: e,
             })?;
+            let pp = out.join("accuracy_vs_cost.png");
+            let png = asklake::eval::plot::accuracy_vs_cost(&report.summary)?;
+            std::fs::write(&pp, png).map_err(|e| Error::Io {
+                path: pp.clone(),
+                source: e,
+            })?;
             println!("{md}");
+            eprintln!(
+                "wrote {}, {} and {}",
+                jp.display(),
+                mp.display(),
+                pp.display()
+            );
         }
         Command::Fewshot {
             action,

@@ -620,6 +620,117 @@ fn search_library(
     json_to_py(py, &serde_json::Value::Array(v))
 }
 
+/// Runs the evaluation benchmark: every question × model × variant, scored by execution accuracy. Returns
+/// the report (`{"retriever", "summary": [...], "results": [...]}`); with `out`, also writes report.json,
+/// report.md and accuracy_vs_cost.png there and caches completions in out/completions.jsonl (a repeated or
+/// interrupted run does not pay twice).
+#[pyfunction]
+#[pyo3(signature = (engine, llms, variants, dataset=None, lang="en", limit=None, concurrency=4, as_of=None, retriever="auto", out=None))]
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    py: Python<'_>,
+    engine: &Bound<'_, PyAny>,
+    llms: Vec<PyRef<'_, Llm>>,
+    variants: Vec<String>,
+    dataset: Option<PathBuf>,
+    lang: &str,
+    limit: Option<usize>,
+    concurrency: usize,
+    as_of: Option<&str>,
+    retriever: &str,
+    out: Option<PathBuf>,
+) -> PyResult<Py<PyAny>> {
+    use asklake::eval::runner;
+    let engine = engine_of(engine)?;
+    let mut questions = match &dataset {
+        Some(p) => runner::load_benchmark(p),
+        None => runner::builtin_benchmark(),
+    }
+    .map_err(to_py)?;
+    if let Some(n) = limit {
+        questions.truncate(n);
+    }
+    let variants: Vec<runner::Variant> = variants
+        .iter()
+        .map(|v| v.parse())
+        .collect::<asklake::Result<_>>()
+        .map_err(to_py)?;
+    let langs: Vec<&'static str> = match lang {
+        "en" => vec!["en"],
+        "ko" => vec!["ko"],
+        "both" => vec!["en", "ko"],
+        other => {
+            return Err(ConfigError::new_err(format!(
+                "lang {other:?}: use en, ko or both"
+            )));
+        }
+    };
+    let mut models: Vec<Arc<dyn LlmBackend>> = Vec::new();
+    for l in &llms {
+        let m = l
+            .inner
+            .clone()
+            .ok_or_else(|| ConfigError::new_err("evaluate needs real models, not NoLLM()"))?;
+        models.push(match &out {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| to_py(asklake::Error::io(dir, e)))?;
+                Arc::new(
+                    asklake::eval::cache::CachedLlm::open(m, &dir.join("completions.jsonl"))
+                        .map_err(to_py)?,
+                )
+            }
+            None => m,
+        });
+    }
+    let retriever = if variants.iter().any(|v| v.retrieves()) {
+        Some(library_retriever(py, retriever, None)?)
+    } else {
+        None
+    };
+    let options = asklake::pipeline::Options {
+        as_of: parse_time(as_of)?,
+        ..Default::default()
+    };
+    let setup = runner::RunSetup {
+        concurrency,
+        retriever,
+    };
+    fn no_progress(_: &runner::QuestionResult, _: usize, _: usize) {}
+    let report = block_on(py, async move {
+        let mut progress = no_progress;
+        runner::run_setup(
+            engine,
+            &models,
+            &variants,
+            &questions,
+            &langs,
+            &options,
+            &setup,
+            &mut progress,
+        )
+        .await
+    })?;
+    if let Some(dir) = &out {
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).map_err(|e| to_py(asklake::Error::io(&p, e)))
+        };
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| AsklakeError::new_err(e.to_string()))?;
+        write("report.json", json.as_bytes())?;
+        write("report.md", runner::markdown(&report).as_bytes())?;
+        write(
+            "accuracy_vs_cost.png",
+            &asklake::eval::plot::accuracy_vs_cost(&report.summary).map_err(to_py)?,
+        )?;
+    }
+    json_to_py(
+        py,
+        &serde_json::to_value(&report).map_err(|e| AsklakeError::new_err(e.to_string()))?,
+    )
+}
+
 #[pyfunction]
 fn no_llm() -> Llm {
     Llm { inner: None }
@@ -1147,6 +1258,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(openai_compatible, m)?)?;
     m.add_function(wrap_pyfunction!(no_llm, m)?)?;
     m.add_function(wrap_pyfunction!(search_library, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(scripted, m)?)?;
     Ok(())
 }

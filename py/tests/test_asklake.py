@@ -2,6 +2,7 @@
 
 import ast
 import asyncio
+import json
 import os
 import pickle
 import signal
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pytest
 from asklake import _native
 from asklake.testing import FakeAthena, FakeLlmServer
-from conftest import CT2, FLOW2, TOP, block
+from conftest import AS_OF, CT2, FLOW2, TOP, block
 
 
 def test_stub_matches_the_native_module():
@@ -236,3 +237,40 @@ def test_athena_schema_and_failures(lake, monkeypatch):
         athena.sql(TOP)
     assert e.value.engine == "athena" and e.value.kind == "binder"
     assert e.value.message.startswith("COLUMN_NOT_FOUND")
+
+
+def test_search_library_dense_hybrid_and_lexical():
+    # scripts/env.sh made the embedding model and points ORT_DYLIB_PATH at ONNX Runtime.
+    hybrid = asklake.search_library("superuser activity", k=3)
+    assert [h["id"] for h in hybrid][:3].count("ct-root-usage") == 1
+    assert set(hybrid[0]) == {"id", "question", "sql", "score"}
+    dense = asklake.search_library(
+        "which machines knocked on lots of different ports", k=3, retriever="dense"
+    )
+    assert "flow-port-scan" in [h["id"] for h in dense]
+    lexical = asklake.search_library("루트 계정 사용 기록", k=1, retriever="lexical")
+    assert lexical[0]["id"] == "ct-root-usage"
+    with pytest.raises(asklake.ConfigError, match="unknown retriever"):
+        asklake.search_library("x", retriever="bm26")
+    with pytest.raises(asklake.AsklakeError, match="model.onnx not found"):
+        asklake.search_library("x", retriever="dense", embed_model="/nonexistent")
+
+
+def test_evaluate_returns_a_dataframe(lake, tmp_path):
+    bench = Path(__file__).resolve().parents[2] / "fewshot/eval/benchmark.jsonl"
+    gold = [json.loads(line)["sql"] for line in bench.read_text().splitlines()[:3]]
+    # An oracle: gold SQL for questions 1 and 3, a valid wrong query for question 2.
+    llm = asklake.Scripted([block(gold[0]), block("SELECT 1 AS wrong"), block(gold[2])])
+    out = tmp_path / "eval"
+    df = asklake.evaluate(lake, llm, variants=["zero-shot"], limit=3, concurrency=1, as_of=AS_OF, out=out)
+    assert list(df["correct"]) == [True, False, True]
+    assert {"parses", "passes_guard", "executes", "tables_match", "columns_match", "cost_usd"} <= set(
+        df.columns
+    )
+    (summary,) = df.attrs["summary"]
+    assert (summary["variant"], summary["n"]) == ("zero-shot", 3)
+    assert abs(summary["accuracy"] - 2 / 3) < 1e-9
+    assert (out / "report.json").exists() and (out / "report.md").exists()
+    assert (out / "accuracy_vs_cost.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(asklake.ConfigError, match="self-consistency"):
+        asklake.evaluate(lake, llm, variants=["self-consistency:1"], limit=1)

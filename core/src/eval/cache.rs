@@ -49,13 +49,17 @@ fn fnv(data: &[u8]) -> u64 {
 
 /// The cache key of a request to `model`.
 pub fn key(model: &str, req: &ChatRequest) -> String {
-    let text = format!(
+    let mut text = format!(
         "{model}\u{0}{}\u{0}{}\u{0}{:?}\u{0}{:?}",
         req.transcript(),
         req.max_tokens,
         req.temperature,
         req.stop
     );
+    // Sample 0 keeps the key it always had.
+    if req.sample > 0 {
+        text.push_str(&format!("\u{0}sample {}", req.sample));
+    }
     // Two independent halves make accidental collisions negligible for evaluation-sized caches.
     let rev: Vec<u8> = text.bytes().rev().collect();
     format!("{:016x}{:016x}", fnv(text.as_bytes()), fnv(&rev))

@@ -3,4 +3,5 @@
 
 pub mod cache;
 pub mod compare;
+pub mod plot;
 pub mod runner;

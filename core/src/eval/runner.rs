@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::{Comparison, compare};
+use super::compare::{Comparison, columns_match, compare, compare_with_ties};
 use crate::engine::{QueryEngine, QueryOptions, QueryResult};
 use crate::error::{Error, Result};
 use crate::fewshot::library::{LexicalRetriever, Library};
 use crate::fewshot::{Example, FixedExamples};
 use crate::llm::LlmBackend;
-use crate::pipeline::{Options, Text2Sql};
+use crate::pipeline::{Options, Text2Sql, TraceStep};
 use crate::sql::dialect;
 use crate::sql::validate::referenced_tables;
 
@@ -33,19 +33,29 @@ pub struct BenchQuestion {
 /// Reads a benchmark JSONL file.
 pub fn load_benchmark(path: &Path) -> Result<Vec<BenchQuestion>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_benchmark(&text, &path.display().to_string())
+}
+
+/// The benchmark shipped with asklake (`fewshot/eval/benchmark.jsonl`: 120 questions over the demo lake).
+pub fn builtin_benchmark() -> Result<Vec<BenchQuestion>> {
+    parse_benchmark(
+        include_str!("../../../fewshot/eval/benchmark.jsonl"),
+        "fewshot/eval/benchmark.jsonl",
+    )
+}
+
+fn parse_benchmark(text: &str, name: &str) -> Result<Vec<BenchQuestion>> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| Error::Config(format!("{} line {}: {e}", path.display(), i + 1)))
+            serde_json::from_str(l).map_err(|e| Error::Config(format!("{name} line {}: {e}", i + 1)))
         })
         .collect()
 }
 
 /// A pipeline variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
     /// Schema only, one attempt.
     ZeroShot,
@@ -55,6 +65,10 @@ pub enum Variant {
     Rag,
     /// Retrieved examples and the repair loop (three attempts).
     RagRepair,
+    /// `rag+repair` with the SQL-skeleton rerank of a 10-example pool by a draft query.
+    RagRepairRerank,
+    /// `rag+repair` run N times (the first greedy, the rest sampled), majority vote by result.
+    SelfConsistency(usize),
 }
 
 impl std::str::FromStr for Variant {
@@ -65,21 +79,65 @@ impl std::str::FromStr for Variant {
             "few-shot" => Ok(Variant::FewShot),
             "rag" => Ok(Variant::Rag),
             "rag+repair" => Ok(Variant::RagRepair),
-            other => Err(Error::Config(format!(
-                "unknown variant {other:?}; use zero-shot, few-shot, rag or rag+repair"
-            ))),
+            "rag+repair+rerank" => Ok(Variant::RagRepairRerank),
+            other => match other
+                .strip_prefix("self-consistency:")
+                .map(str::parse::<usize>)
+            {
+                Some(Ok(n)) if (2..=20).contains(&n) => Ok(Variant::SelfConsistency(n)),
+                Some(_) => Err(Error::Config(format!(
+                    "{other:?}: self-consistency needs a sample count from 2 to 20, e.g. self-consistency:5"
+                ))),
+                None => Err(Error::Config(format!(
+                    "unknown variant {other:?}; use zero-shot, few-shot, rag, rag+repair, rag+repair+rerank or \
+                     self-consistency:N"
+                ))),
+            },
         }
     }
 }
 
 impl Variant {
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> String {
         match self {
-            Variant::ZeroShot => "zero-shot",
-            Variant::FewShot => "few-shot",
-            Variant::Rag => "rag",
-            Variant::RagRepair => "rag+repair",
+            Variant::ZeroShot => "zero-shot".into(),
+            Variant::FewShot => "few-shot".into(),
+            Variant::Rag => "rag".into(),
+            Variant::RagRepair => "rag+repair".into(),
+            Variant::RagRepairRerank => "rag+repair+rerank".into(),
+            Variant::SelfConsistency(n) => format!("self-consistency:{n}"),
         }
+    }
+
+    /// Whether the variant retrieves examples for each question.
+    pub fn retrieves(self) -> bool {
+        !matches!(self, Variant::ZeroShot | Variant::FewShot)
+    }
+
+    /// The pipeline options of the variant, from the base options.
+    pub fn options(self, base: &Options) -> Options {
+        let mut o = Options {
+            explain: false,
+            ..base.clone()
+        };
+        let repair = matches!(
+            self,
+            Variant::RagRepair | Variant::RagRepairRerank | Variant::SelfConsistency(_)
+        );
+        o.max_attempts = if repair { base.max_attempts.max(1) } else { 1 };
+        o.examples = if self == Variant::ZeroShot { 0 } else { 3 };
+        o.rerank = self == Variant::RagRepairRerank;
+        o.self_consistency = match self {
+            Variant::SelfConsistency(n) => n,
+            _ => 0,
+        };
+        o
+    }
+}
+
+impl Serialize for Variant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
     }
 }
 
@@ -95,8 +153,15 @@ pub struct QuestionResult {
     pub correct: bool,
     pub correct_relaxed: bool,
     pub parses: bool,
+    /// The final SQL passed the guard and static validation (it reached the engine).
+    pub passes_guard: bool,
     pub executes: bool,
     pub tables_match: bool,
+    /// Every gold column has a predicted column with the same values, and no more columns (value-based,
+    /// so aliases do not matter).
+    pub columns_match: bool,
+    /// Correct only thanks to ties at the gold query's LIMIT boundary (another equally ranked row chosen).
+    pub tie_at_limit: bool,
     pub attempts: usize,
     pub latency_ms: u64,
     pub input_tokens: u64,
@@ -123,13 +188,36 @@ pub struct Summary {
     pub cost_usd: Option<f64>,
     pub by_difficulty: BTreeMap<String, f64>,
     pub by_lang: BTreeMap<String, f64>,
+    /// Share of questions whose final SQL parses, passes the guard, executes, reads the gold tables, selects
+    /// the gold columns; and of answers correct only by a tie at the LIMIT boundary.
+    pub diagnostics: BTreeMap<String, f64>,
 }
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The retriever of the retrieval variants (`lexical`, `dense`, `hybrid`).
+    pub retriever: String,
     pub summary: Vec<Summary>,
     pub results: Vec<QuestionResult>,
+}
+
+/// How a run is carried out, beyond what it measures.
+#[derive(Debug, Clone)]
+pub struct RunSetup {
+    /// Questions in flight at once.
+    pub concurrency: usize,
+    /// The retriever of the retrieval variants (default: lexical over the built-in library).
+    pub retriever: Option<Arc<dyn crate::fewshot::FewShotRetriever>>,
+}
+
+impl Default for RunSetup {
+    fn default() -> Self {
+        RunSetup {
+            concurrency: 1,
+            retriever: None,
+        }
+    }
 }
 
 /// Wilson score interval for `k` successes out of `n` at 95%.
@@ -188,9 +276,36 @@ pub async fn run_with_progress(
     concurrency: usize,
     progress: &mut (dyn FnMut(&QuestionResult, usize, usize) + Send),
 ) -> Result<Report> {
+    let setup = RunSetup {
+        concurrency,
+        retriever: None,
+    };
+    run_setup(
+        engine, models, variants, questions, langs, base, &setup, progress,
+    )
+    .await
+}
+
+/// The general form of [`run_with_progress`].
+#[allow(clippy::too_many_arguments)]
+pub async fn run_setup(
+    engine: Arc<dyn QueryEngine>,
+    models: &[Arc<dyn LlmBackend>],
+    variants: &[Variant],
+    questions: &[BenchQuestion],
+    langs: &[&str],
+    base: &Options,
+    setup: &RunSetup,
+    progress: &mut (dyn FnMut(&QuestionResult, usize, usize) + Send),
+) -> Result<Report> {
     use futures_util::StreamExt;
+    let concurrency = setup.concurrency;
     let total = models.len() * variants.len() * questions.len() * langs.len();
     let library = Library::builtin()?;
+    let retriever: Arc<dyn crate::fewshot::FewShotRetriever> = match &setup.retriever {
+        Some(r) => r.clone(),
+        None => Arc::new(LexicalRetriever::from_library(&library)),
+    };
     let fixed: Vec<Example> = library
         .entries
         .iter()
@@ -203,40 +318,23 @@ pub async fn run_with_progress(
         as_of: base.as_of,
     };
     let catalog = engine.catalog().await?;
-    let mut gold: Vec<QueryResult> = Vec::new();
+    let mut gold: Vec<Gold> = Vec::new();
     for q in questions {
-        gold.push(
-            engine
-                .execute(&q.sql, &qopts)
-                .await
-                .map_err(|e| Error::Config(format!("gold SQL of {} fails: {e}", q.id)))?,
-        );
+        gold.push(Gold::compute(engine.as_ref(), q, &qopts).await?);
     }
     let mut results = Vec::new();
     for model in models {
         for &variant in variants {
-            let mut options = Options {
-                explain: false,
-                ..base.clone()
-            };
-            options.max_attempts = if variant == Variant::RagRepair {
-                base.max_attempts.max(1)
-            } else {
-                1
-            };
-            options.examples = if variant == Variant::ZeroShot { 0 } else { 3 };
             let mut b = Text2Sql::builder(engine.clone())
                 .llm(model.clone())
-                .options(options);
-            match variant {
-                Variant::ZeroShot => {}
-                Variant::FewShot => b = b.retriever(Arc::new(FixedExamples::new(fixed.clone()))),
-                Variant::Rag | Variant::RagRepair => {
-                    b = b.retriever(Arc::new(LexicalRetriever::from_library(&library)))
-                }
+                .options(variant.options(base));
+            if variant == Variant::FewShot {
+                b = b.retriever(Arc::new(FixedExamples::new(fixed.clone())));
+            } else if variant.retrieves() {
+                b = b.retriever(retriever.clone());
             }
             let t2s = b.build();
-            let items: Vec<(usize, &BenchQuestion, &QueryResult, &str)> = questions
+            let items: Vec<(usize, &BenchQuestion, &Gold, &str)> = questions
                 .iter()
                 .zip(&gold)
                 .flat_map(|(q, g)| langs.iter().map(move |l| (q, g, *l)))
@@ -245,18 +343,23 @@ pub async fn run_with_progress(
                 .collect();
             let catalog = &catalog;
             let model_name = model.model().to_string();
-            let mut stream =
-                futures_util::stream::iter(items.into_iter().map(|(i, q, g, lang)| {
+            // The futures are built before the stream (not by a closure it holds), so the run's future is
+            // Send without higher-ranked lifetime trouble (callers spawn it, e.g. the Python binding).
+            let futures: Vec<_> = items
+                .into_iter()
+                .map(|(i, q, g, lang)| {
                     let t2s = t2s.clone();
                     let model_name = model_name.clone();
-                    async move {
+                    Box::pin(async move {
                         (
                             i,
                             score_one(&t2s, q, g, lang, catalog, &model_name, variant).await,
                         )
-                    }
-                }))
-                .buffer_unordered(concurrency.max(1));
+                    })
+                })
+                .collect();
+            let mut stream =
+                futures_util::stream::iter(futures).buffer_unordered(concurrency.max(1));
             let mut batch: Vec<(usize, QuestionResult)> = Vec::new();
             while let Some((i, r)) = stream.next().await {
                 let r = r?;
@@ -268,16 +371,57 @@ pub async fn run_with_progress(
         }
     }
     Ok(Report {
+        retriever: retriever.name().to_string(),
         summary: summarize(&results),
         results,
     })
+}
+
+/// The gold result of a question, and for a top-N query the rows tied with its last row just past the LIMIT.
+pub struct Gold {
+    pub result: QueryResult,
+    /// The gold query with its LIMIT raised, when the gold result fills the LIMIT and may cut a tie.
+    pub extended: Option<QueryResult>,
+    /// Result columns of the ORDER BY keys (when every key is an output column).
+    pub order_keys: Vec<usize>,
+}
+
+impl Gold {
+    pub async fn compute(
+        engine: &dyn QueryEngine,
+        q: &BenchQuestion,
+        opts: &QueryOptions,
+    ) -> Result<Gold> {
+        let fail = |e: Error| Error::Config(format!("gold SQL of {} fails: {e}", q.id));
+        let result = engine.execute(&q.sql, opts).await.map_err(fail)?;
+        let mut gold = Gold {
+            result,
+            extended: None,
+            order_keys: Vec::new(),
+        };
+        let columns: Vec<String> = gold
+            .result
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        if let Some((limit, keys, extended_sql)) = super::compare::limit_and_order(&q.sql, &columns)
+            && gold.result.row_count as u64 == limit
+            && !keys.is_empty()
+        {
+            gold.order_keys = keys;
+            gold.extended = Some(engine.execute(&extended_sql, opts).await.map_err(fail)?);
+        }
+        Ok(gold)
+    }
 }
 
 /// Asks one question and scores the answer against the gold result.
 async fn score_one(
     t2s: &Text2Sql,
     q: &BenchQuestion,
-    gold: &QueryResult,
+    gold: &Gold,
     lang: &str,
     catalog: &crate::schema::Catalog,
     model: &str,
@@ -317,25 +461,56 @@ async fn score_one(
             want.dedup();
             got == want
         });
-    let cmp = match &a.result {
-        Some(r) => compare(gold, r, q.order_matters),
-        None => Comparison {
-            strict: false,
-            relaxed: false,
-        },
+    let (cmp, tie_at_limit) = match &a.result {
+        Some(r) => {
+            let c = compare(&gold.result, r, q.order_matters);
+            match &gold.extended {
+                Some(ext) if !c.strict || !c.relaxed => {
+                    let t = compare_with_ties(&gold.result, ext, &gold.order_keys, r);
+                    (
+                        Comparison {
+                            strict: c.strict || t.strict,
+                            relaxed: c.relaxed || t.relaxed,
+                        },
+                        !c.relaxed && t.relaxed,
+                    )
+                }
+                _ => (c, false),
+            }
+        }
+        None => (
+            Comparison {
+                strict: false,
+                relaxed: false,
+            },
+            false,
+        ),
     };
+    let columns_match = a
+        .result
+        .as_ref()
+        .is_some_and(|r| columns_match(&gold.result, r));
+    let passes_guard = a.trace.iter().any(|t| {
+        matches!(
+            t,
+            TraceStep::Executed { .. } | TraceStep::EngineError { .. }
+        )
+    });
     Ok(QuestionResult {
         id: q.id.clone(),
         lang: lang.to_string(),
         difficulty: q.difficulty.clone(),
         model: model.to_string(),
-        variant: variant.name().to_string(),
+        variant: variant.name(),
         predicted_sql: a.sql.clone().or(predicted),
         correct: cmp.strict,
         correct_relaxed: cmp.relaxed,
         parses,
+        passes_guard,
         executes: a.result.is_some(),
         tables_match,
+        columns_match,
+        tie_at_limit,
         attempts: a.attempts.len(),
         latency_ms: u64::try_from(a.timings.total.as_millis()).unwrap_or(u64::MAX),
         input_tokens: a.usage.input_tokens,
@@ -402,6 +577,17 @@ pub fn summarize(results: &[QuestionResult]) -> Vec<Summary> {
                 cost_usd: (costs.len() == n && n > 0).then(|| costs.iter().sum()),
                 by_difficulty: group(&|r| r.difficulty.clone()),
                 by_lang: group(&|r| r.lang.clone()),
+                diagnostics: [
+                    ("parses", rate(&|r| r.parses, &rs)),
+                    ("passes_guard", rate(&|r| r.passes_guard, &rs)),
+                    ("executes", rate(&|r| r.executes, &rs)),
+                    ("tables_match", rate(&|r| r.tables_match, &rs)),
+                    ("columns_match", rate(&|r| r.columns_match, &rs)),
+                    ("tie_at_limit", rate(&|r| r.tie_at_limit, &rs)),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
                 model,
                 variant,
             }
@@ -411,8 +597,13 @@ pub fn summarize(results: &[QuestionResult]) -> Vec<Summary> {
 
 /// `report.md`: accuracy with 95% intervals, by difficulty and language, attempts, latency, tokens, cost.
 pub fn markdown(report: &Report) -> String {
-    let mut s = String::from(
-        "# asklake evaluation\n\n| model | variant | n | accuracy (95% CI) | relaxed | mean attempts | p50 / p95 ms | tokens in / out | $ total | $ / question |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    let mut s = format!(
+        "# asklake evaluation\n\nRetrieval variants use the `{}` retriever. Accuracy is execution accuracy (strict: \
+         same rows and columns; relaxed: extra predicted columns allowed).\n\n| model",
+        report.retriever
+    );
+    s.push_str(
+        " | variant | n | accuracy (95% CI) | relaxed | mean attempts | p50 / p95 ms | tokens in / out | $ total | $ / question |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for x in &report.summary {
         let cost = x.cost_usd.map_or("n/a".into(), |c| format!("{c:.4}"));
@@ -441,6 +632,29 @@ pub fn markdown(report: &Report) -> String {
             x.model,
             x.variant,
             parts.join(", ")
+        ));
+    }
+    s.push_str(
+        "\n## Diagnostics (share of questions)\n\n| model | variant | parses | passes guard | executes | tables match | \
+         columns match | correct by a LIMIT tie |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for x in &report.summary {
+        let d = |k: &str| {
+            format!(
+                "{:.0}%",
+                100.0 * x.diagnostics.get(k).copied().unwrap_or(0.0)
+            )
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            x.model,
+            x.variant,
+            d("parses"),
+            d("passes_guard"),
+            d("executes"),
+            d("tables_match"),
+            d("columns_match"),
+            d("tie_at_limit")
         ));
     }
     s

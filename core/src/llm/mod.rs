@@ -67,6 +67,9 @@ pub struct ChatRequest {
     pub max_tokens: u32,
     pub temperature: Option<f32>,
     pub stop: Vec<String>,
+    /// Which of several samples of the same prompt this is (self-consistency). Not sent to the model; it
+    /// keeps caches from answering every sample with the first one's completion.
+    pub sample: u32,
 }
 
 impl ChatRequest {
@@ -78,6 +81,7 @@ impl ChatRequest {
             max_tokens: 1024,
             temperature: Some(0.0),
             stop: Vec::new(),
+            sample: 0,
         }
     }
 

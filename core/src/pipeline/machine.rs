@@ -104,6 +104,23 @@ pub enum TraceStep {
         error: String,
         latency_ms: u64,
     },
+    /// Skeleton rerank: the draft SQL and the examples before and after (ids).
+    Rerank {
+        draft: String,
+        before: Vec<String>,
+        after: Vec<String>,
+    },
+    /// The trace of one self-consistency sample starts here.
+    Sample {
+        sample: usize,
+        temperature: f32,
+    },
+    /// Self-consistency vote: the size of each group of samples with the same result, and the sample chosen.
+    Vote {
+        samples: usize,
+        groups: Vec<usize>,
+        chosen: usize,
+    },
 }
 
 /// How the loop ended.
@@ -365,6 +382,14 @@ impl Machine {
     /// The outcome once [`Step::Finish`] was returned.
     pub fn take_outcome(&mut self) -> Option<Outcome> {
         self.outcome.take()
+    }
+
+    /// The result, when the loop ended with one.
+    pub fn answered(&self) -> Option<&QueryResult> {
+        match &self.outcome {
+            Some(Outcome::Answered { result, .. }) => Some(result),
+            _ => None,
+        }
     }
 
     /// The question's turns (question, final answer) for a session's history.

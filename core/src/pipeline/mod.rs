@@ -67,6 +67,16 @@ pub struct Options {
     pub max_question_chars: usize,
     /// Without an LLM, answer from the best library example when its retrieval score reaches this.
     pub library_threshold: f32,
+    /// DAIL-style rerank: retrieve `rerank_pool` examples, let the model draft SQL with the best `examples`,
+    /// reorder the pool by similarity of SQL skeletons to the draft, and generate again when the chosen
+    /// examples change (one extra LLM call then; the draft is the first attempt otherwise).
+    pub rerank: bool,
+    pub rerank_pool: usize,
+    /// Self-consistency: run the generate/repair loop this many times (the first at `temperature`, the
+    /// rest sampled at `sample_temperature`), execute every candidate and answer with the result most
+    /// candidates agree on (ties: the earliest sample). 0 or 1: off.
+    pub self_consistency: usize,
+    pub sample_temperature: f32,
 }
 
 impl Default for Options {
@@ -87,6 +97,10 @@ impl Default for Options {
             audit_log: None,
             max_question_chars: 2000,
             library_threshold: 0.9,
+            rerank: false,
+            rerank_pool: 10,
+            self_consistency: 0,
+            sample_temperature: 0.7,
         }
     }
 }
@@ -175,6 +189,41 @@ impl Answer {
             "timings_ms": {"llm": ms(self.timings.llm), "engine": ms(self.timings.engine), "total": ms(self.timings.total)},
         })
     }
+}
+
+/// Self-consistency's vote over finished loops: the sample whose result most samples share (compared as
+/// execution accuracy compares, strictly), ties to the earliest; with one sample, that one. Samples without
+/// a result vote for nothing; if none has one, the first sample's outcome stands.
+fn vote(runs: &[machine::Machine]) -> (usize, Option<TraceStep>) {
+    if runs.len() < 2 {
+        return (0, None);
+    }
+    let results: Vec<Option<&QueryResult>> = runs.iter().map(|m| m.answered()).collect();
+    // groups[g] = (representative sample, size)
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        let Some(r) = r else { continue };
+        match groups.iter_mut().find(|(rep, _)| {
+            results[*rep].is_some_and(|g| crate::eval::compare::compare(g, r, false).strict)
+        }) {
+            Some(g) => g.1 += 1,
+            None => groups.push((i, 1)),
+        }
+    }
+    // max_by_key keeps the last maximum; iterate in reverse so ties go to the earliest sample.
+    let chosen = groups
+        .iter()
+        .rev()
+        .max_by_key(|(_, n)| *n)
+        .map_or(0, |(rep, _)| *rep);
+    (
+        chosen,
+        Some(TraceStep::Vote {
+            samples: runs.len(),
+            groups: groups.iter().map(|(_, n)| *n).collect(),
+            chosen,
+        }),
+    )
 }
 
 /// A prior question in a session.
@@ -293,6 +342,8 @@ struct Prepared {
     base: ChatRequest,
     tables: Vec<String>,
     examples: Vec<ScoredExample>,
+    /// Rerank candidates (more than `examples` when reranking).
+    pool: Vec<ScoredExample>,
 }
 
 impl Text2Sql {
@@ -472,12 +523,29 @@ impl Text2Sql {
     }
 
     async fn prepare(&self, question: &str, history: &[Turn]) -> Result<Prepared> {
-        let catalog = self.catalog().await?;
         let o = &self.inner.options;
-        let examples = match &self.inner.retriever {
-            Some(r) if o.examples > 0 => r.retrieve(question, o.examples).await?,
+        let want = if o.rerank {
+            o.rerank_pool.max(o.examples)
+        } else {
+            o.examples
+        };
+        let pool = match &self.inner.retriever {
+            Some(r) if o.examples > 0 => r.retrieve(question, want).await?,
             _ => Vec::new(),
         };
+        let examples = pool.iter().take(o.examples).cloned().collect();
+        self.prepare_with(question, history, examples, pool).await
+    }
+
+    async fn prepare_with(
+        &self,
+        question: &str,
+        history: &[Turn],
+        examples: Vec<ScoredExample>,
+        pool: Vec<ScoredExample>,
+    ) -> Result<Prepared> {
+        let catalog = self.catalog().await?;
+        let o = &self.inner.options;
         // Tables of close examples join the prompt; a weak match's tables would only add noise.
         let mut extra: Vec<String> = examples
             .iter()
@@ -526,6 +594,7 @@ impl Text2Sql {
             base,
             tables: tables.iter().map(|t| t.qualified_name()).collect(),
             examples,
+            pool,
         })
     }
 
@@ -602,65 +671,147 @@ impl Text2Sql {
         }
         let llm = self.require_llm()?.clone();
         let o = &self.inner.options;
-        let prepared = self.prepare(&question, history).await?;
+        let mut prepared = self.prepare(&question, history).await?;
         let catalog = self.catalog().await?;
-        let prompt_chars = prepared.base.system.chars().count();
-        let mut m = machine::Machine::new(
-            catalog,
-            machine::Limits {
-                max_attempts: o.max_attempts.max(1),
-                empty_result: o.empty_result,
-                guard: GuardConfig {
-                    max_rows: o.max_rows,
-                    ..Default::default()
-                },
+        let limits = machine::Limits {
+            max_attempts: o.max_attempts.max(1),
+            empty_result: o.empty_result,
+            guard: GuardConfig {
+                max_rows: o.max_rows,
+                ..Default::default()
             },
-            prepared.base,
-            &question,
-        );
-        let mut step = m.start();
-        loop {
-            step = match step {
-                Step::Generate(req) => {
-                    let t = Instant::now();
-                    let r = llm.chat(&req).await;
-                    m.on_response(r, t.elapsed())
+        };
+        let new_machine = |base: ChatRequest| {
+            machine::Machine::new(catalog.clone(), limits.clone(), base, &question)
+        };
+        // Work done before the loop (the rerank draft), counted in the answer.
+        let mut pre_usage = Usage::default();
+        let mut pre_time = Duration::ZERO;
+        let mut pre_trace = Vec::new();
+        let mut first_response = None;
+        if o.rerank && prepared.pool.len() > prepared.examples.len() {
+            let mut m0 = new_machine(prepared.base.clone());
+            if let Step::Generate(req) = m0.start() {
+                let t = Instant::now();
+                let r = llm.chat(&req).await;
+                let dt = t.elapsed();
+                let draft = match &r {
+                    Ok(resp) => match crate::sql::extract::extract_sql(&resp.text) {
+                        crate::sql::extract::Extracted::Sql(s) => Some(s),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                let ids = |v: &[ScoredExample]| -> Vec<String> {
+                    v.iter().map(|e| e.example.id.clone()).collect()
+                };
+                match draft {
+                    Some(draft) => {
+                        let reranked: Vec<ScoredExample> =
+                            crate::fewshot::dense::rerank_by_skeleton(
+                                prepared.pool.clone(),
+                                &draft,
+                                0.5,
+                            )
+                            .into_iter()
+                            .take(o.examples)
+                            .collect();
+                        let (before, after) = (ids(&prepared.examples), ids(&reranked));
+                        pre_trace.push(TraceStep::Rerank {
+                            draft,
+                            before: before.clone(),
+                            after: after.clone(),
+                        });
+                        if before == after {
+                            first_response = Some((r, dt));
+                        } else {
+                            if let Ok(resp) = &r {
+                                pre_usage += resp.usage;
+                            }
+                            pre_time += dt;
+                            let pool = std::mem::take(&mut prepared.pool);
+                            prepared = self
+                                .prepare_with(&question, history, reranked, pool)
+                                .await?;
+                        }
+                    }
+                    // No draft to rerank by: the response is the first attempt as usual.
+                    None => first_response = Some((r, dt)),
                 }
-                Step::Execute(sql) => {
-                    let t = Instant::now();
-                    let r = self
-                        .inner
-                        .engine
-                        .execute(&sql, &self.query_options(o.max_rows))
-                        .await;
-                    m.on_executed(r, t.elapsed())
-                }
-                Step::Finish => break,
-            };
+            }
         }
+        let prompt_chars = prepared.base.system.chars().count();
+        let samples = o.self_consistency.max(1);
+        let runs: Vec<machine::Machine> = if samples == 1 {
+            vec![
+                self.drive(&llm, new_machine(prepared.base.clone()), first_response)
+                    .await,
+            ]
+        } else {
+            let mut first_response = first_response;
+            let futures = (0..samples).map(|i| {
+                let mut base = prepared.base.clone();
+                if i > 0 {
+                    base.temperature = Some(o.sample_temperature);
+                    base.sample = i as u32;
+                }
+                let mut m = new_machine(base);
+                m.trace.push(TraceStep::Sample {
+                    sample: i,
+                    temperature: if i == 0 {
+                        o.temperature
+                    } else {
+                        o.sample_temperature
+                    },
+                });
+                let pre = if i == 0 { first_response.take() } else { None };
+                self.drive(&llm, m, pre)
+            });
+            futures_util::future::join_all(futures).await
+        };
+        let (chosen, vote) = vote(&runs);
         let mut answer = Answer {
             question: question.clone(),
             sql: None,
             result: None,
             refusal: None,
             error: None,
-            attempts: std::mem::take(&mut m.attempts),
+            attempts: Vec::new(),
             explanation: None,
             source: AnswerSource::Llm,
             model: llm.model().to_string(),
             tables: prepared.tables,
             examples: prepared.examples,
-            usage: m.usage,
+            usage: pre_usage,
             cost_usd: None,
             timings: Timings {
-                llm: m.llm_time,
-                engine: m.engine_time,
+                llm: pre_time,
+                engine: Duration::ZERO,
                 total: Duration::ZERO,
             },
-            trace: std::mem::take(&mut m.trace),
+            trace: pre_trace,
             prompt_chars,
         };
-        match m.take_outcome() {
+        let mut outcome = None;
+        for (i, mut m) in runs.into_iter().enumerate() {
+            answer.usage += m.usage;
+            answer.timings.llm += m.llm_time;
+            answer.timings.engine += m.engine_time;
+            answer.trace.append(&mut m.trace);
+            if i == chosen {
+                // The chosen sample's attempts come first: they are how the answer was reached.
+                let mut mine = std::mem::take(&mut m.attempts);
+                mine.append(&mut answer.attempts);
+                answer.attempts = mine;
+                outcome = m.take_outcome();
+            } else {
+                answer.attempts.append(&mut m.attempts);
+            }
+        }
+        if let Some(v) = vote {
+            answer.trace.push(v);
+        }
+        match outcome {
             Some(Outcome::Answered { sql, result }) => {
                 answer.sql = Some(sql);
                 answer.result = Some(result);
@@ -691,6 +842,40 @@ impl Text2Sql {
             audit(path, &answer, self.inner.engine.name())?;
         }
         Ok(answer)
+    }
+
+    /// Runs one generate → execute → repair loop to its end. `first` is a response already obtained for the
+    /// machine's first request (the rerank draft), used instead of calling the model again.
+    async fn drive(
+        &self,
+        llm: &Arc<dyn LlmBackend>,
+        mut m: machine::Machine,
+        mut first: Option<(Result<llm::ChatResponse>, Duration)>,
+    ) -> machine::Machine {
+        let o = &self.inner.options;
+        let mut step = m.start();
+        loop {
+            step = match step {
+                Step::Generate(req) => match first.take() {
+                    Some((r, dt)) => m.on_response(r, dt),
+                    None => {
+                        let t = Instant::now();
+                        let r = llm.chat(&req).await;
+                        m.on_response(r, t.elapsed())
+                    }
+                },
+                Step::Execute(sql) => {
+                    let t = Instant::now();
+                    let r = self
+                        .inner
+                        .engine
+                        .execute(&sql, &self.query_options(o.max_rows))
+                        .await;
+                    m.on_executed(r, t.elapsed())
+                }
+                Step::Finish => return m,
+            };
+        }
     }
 
     /// Without an LLM: the best library example's SQL, run on the engine and labelled with its id and score,

@@ -38,8 +38,8 @@ def _find_onnxruntime() -> None:
 
 _find_onnxruntime()
 
-from . import _native  # noqa: E402
-from ._native import (  # noqa: E402
+from . import _native
+from ._native import (
     Answer,
     ArrowResult,
     AsklakeError,
@@ -57,7 +57,7 @@ from ._native import (  # noqa: E402
     ValidationError,
     __version__,
 )
-from ._native import Llm as Llm  # noqa: E402
+from ._native import Llm as Llm
 
 __all__ = [
     "Answer",
@@ -82,6 +82,7 @@ __all__ = [
     "UnresolvedError",
     "ValidationError",
     "__version__",
+    "evaluate",
     "llm_from_env",
     "search_library",
 ]
@@ -124,6 +125,51 @@ def search_library(
     ``ASKLAKE_EMBED_MODEL`` or ``~/.cache/asklake/models/all-MiniLM-L6-v2``).
     """
     return _native.search_library(question, k, retriever, None if embed_model is None else str(embed_model))
+
+
+def evaluate(
+    engine: LocalLake | Athena,
+    llms: Llm | list[Llm],
+    *,
+    variants: tuple[str, ...] | list[str] = ("zero-shot", "few-shot", "rag", "rag+repair"),
+    dataset: str | PathLike[str] | None = None,
+    lang: str = "en",
+    limit: int | None = None,
+    concurrency: int = 4,
+    as_of: str | None = None,
+    retriever: str = "auto",
+    out: str | PathLike[str] | None = None,
+) -> Any:
+    """Benchmarks models × pipeline variants by execution accuracy, as ``asklake eval`` does.
+
+    Returns a pandas DataFrame with one row per question × model × variant (``correct``, ``correct_relaxed``,
+    ``parses``, ``passes_guard``, ``executes``, ``tables_match``, ``columns_match``, ``attempts``,
+    ``latency_ms``, tokens, ``cost_usd``, ``error`` …); ``df.attrs["summary"]`` holds one dict per model ×
+    variant (accuracy with its 95% interval, relaxed accuracy, latency percentiles, cost) and
+    ``df.attrs["retriever"]`` the retriever used. ``variants``: ``zero-shot``, ``few-shot``, ``rag``,
+    ``rag+repair``, ``rag+repair+rerank``, ``self-consistency:N``. ``dataset`` defaults to the shipped
+    120-question benchmark; ``as_of`` pins the clock (use the lake's). With ``out``, report.json, report.md
+    and accuracy_vs_cost.png are written there and completions are cached (re-runs do not pay twice).
+    """
+    import pandas as pd
+
+    models = [llms] if isinstance(llms, Llm) else list(llms)
+    report = _native.evaluate(
+        engine,
+        models,
+        list(variants),
+        None if dataset is None else str(dataset),
+        lang,
+        limit,
+        concurrency,
+        as_of,
+        retriever,
+        None if out is None else str(out),
+    )
+    df = pd.DataFrame(report["results"])
+    df.attrs["summary"] = report["summary"]
+    df.attrs["retriever"] = report["retriever"]
+    return df
 
 
 class Text2Sql:

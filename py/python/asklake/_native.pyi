@@ -162,6 +162,18 @@ class FakeLlmServer:
     def __init__(self, responses: list[str]) -> None: ...
     def paths(self) -> list[str]: ...
 
+def evaluate(
+    engine: LocalLake | Athena,
+    llms: list[Llm],
+    variants: list[str],
+    dataset: str | None = None,
+    lang: str = "en",
+    limit: int | None = None,
+    concurrency: int = 4,
+    as_of: str | None = None,
+    retriever: str = "auto",
+    out: str | None = None,
+) -> dict[str, Any]: ...
 def search_library(
     question: str, k: int = 5, retriever: str = "auto", embed_model: str | None = None
 ) -> list[dict[str, Any]]: ...
