@@ -103,9 +103,9 @@ enum Command {
         /// Benchmark JSONL (id, question, question_ko, sql, tables, difficulty, order_matters).
         #[arg(long, default_value = "fewshot/eval/benchmark.jsonl")]
         dataset: PathBuf,
-        /// bedrock or openai.
+        /// bedrock or openai (not needed with --estimate).
         #[arg(long, env = "ASKLAKE_LLM")]
-        llm: String,
+        llm: Option<String>,
         /// Comma-separated models (aliases or ids).
         #[arg(long, env = "ASKLAKE_MODEL")]
         model: String,
@@ -128,6 +128,10 @@ enum Command {
         /// Questions in flight at once (throttling is retried with backoff).
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Print the minimum tokens and dollars the run would cost with each --model (catalog prices), from
+        /// the prompts it would send; no model is called.
+        #[arg(long)]
+        estimate: bool,
         #[command(flatten)]
         retrieval: RetrievalArgs,
     },
@@ -581,6 +585,7 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             out,
             as_of,
             concurrency,
+            estimate,
             retrieval,
         } => {
             use asklake::eval::runner;
@@ -589,6 +594,81 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
             if let Some(n) = limit {
                 questions.truncate(n);
             }
+            let parsed_variants: Vec<runner::Variant> = variants
+                .split(',')
+                .map(|v| v.trim().parse())
+                .collect::<asklake::Result<_>>()?;
+            let langs: Vec<&str> = match lang.as_str() {
+                "both" => vec!["en", "ko"],
+                "en" => vec!["en"],
+                "ko" => vec!["ko"],
+                other => {
+                    return Err(Error::Config(format!(
+                        "--lang {other:?}: use en, ko or both"
+                    )));
+                }
+            };
+            let retriever = if parsed_variants.iter().any(|v| v.retrieves()) {
+                let lib = asklake::fewshot::library::Library::builtin()?;
+                Some(retrieval.build(&lib).await?)
+            } else {
+                None
+            };
+            let setup = runner::RunSetup {
+                concurrency,
+                retriever,
+            };
+            let options = asklake::pipeline::Options {
+                as_of,
+                ..Default::default()
+            };
+            if estimate {
+                let est = runner::estimate(
+                    engine,
+                    &parsed_variants,
+                    &questions,
+                    &langs,
+                    &options,
+                    &setup,
+                )
+                .await?;
+                println!(
+                    "Minimum cost (first attempts only; repairs, rerank regenerations and explanations add to it), \
+                     {} output tokens assumed per call, catalog prices:\n",
+                    runner::ESTIMATED_OUTPUT_TOKENS
+                );
+                println!(
+                    "| model | variant | questions | LLM calls | input tokens | output tokens | $ total | $ / question |"
+                );
+                println!("|---|---|---|---|---|---|---|---|");
+                for m in model.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                    let (id, info) = asklake::llm::models::resolve(m)?;
+                    for e in &est {
+                        let cost = info.map(|i| {
+                            let p = i.pricing();
+                            (e.input_tokens as f64 * p.input + e.output_tokens as f64 * p.output)
+                                / 1e6
+                        });
+                        let money = |c: Option<f64>, n: usize| {
+                            c.map_or("n/a".to_string(), |c| format!("{:.4}", c / n.max(1) as f64))
+                        };
+                        println!(
+                            "| {id} | {} | {} | {} | {} | {} | {} | {} |",
+                            e.variant,
+                            e.questions,
+                            e.calls,
+                            e.input_tokens,
+                            e.output_tokens,
+                            money(cost, 1),
+                            money(cost, e.questions)
+                        );
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let llm = llm.ok_or_else(|| {
+                Error::Config("eval needs --llm bedrock or openai (or --estimate)".into())
+            })?;
             std::fs::create_dir_all(&out).map_err(|e| Error::Io {
                 path: out.clone(),
                 source: e,
@@ -609,20 +689,7 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 .iter()
                 .map(|c| c.clone() as Arc<dyn asklake::llm::LlmBackend>)
                 .collect();
-            let variants: Vec<runner::Variant> = variants
-                .split(',')
-                .map(|v| v.trim().parse())
-                .collect::<asklake::Result<_>>()?;
-            let langs: Vec<&str> = match lang.as_str() {
-                "both" => vec!["en", "ko"],
-                "en" => vec!["en"],
-                "ko" => vec!["ko"],
-                other => {
-                    return Err(Error::Config(format!(
-                        "--lang {other:?}: use en, ko or both"
-                    )));
-                }
-            };
+            let variants = parsed_variants;
             eprintln!(
                 "evaluating {} questions × {} language(s) × {} model(s) × {} variant(s)",
                 questions.len(),
@@ -630,20 +697,6 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 models.len(),
                 variants.len()
             );
-            let options = asklake::pipeline::Options {
-                as_of,
-                ..Default::default()
-            };
-            let retriever = if variants.iter().any(|v| v.retrieves()) {
-                let lib = asklake::fewshot::library::Library::builtin()?;
-                Some(retrieval.build(&lib).await?)
-            } else {
-                None
-            };
-            let setup = runner::RunSetup {
-                concurrency,
-                retriever,
-            };
             // A bar redrawn in place on a terminal; one line per question otherwise (CI logs, files).
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut correct = 0usize;

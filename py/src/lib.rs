@@ -673,8 +673,7 @@ fn evaluate(
             .ok_or_else(|| ConfigError::new_err("evaluate needs real models, not NoLLM()"))?;
         models.push(match &out {
             Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| to_py(asklake::Error::io(dir, e)))?;
+                std::fs::create_dir_all(dir).map_err(|e| to_py(asklake::Error::io(dir, e)))?;
                 Arc::new(
                     asklake::eval::cache::CachedLlm::open(m, &dir.join("completions.jsonl"))
                         .map_err(to_py)?,
@@ -728,6 +727,22 @@ fn evaluate(
     json_to_py(
         py,
         &serde_json::to_value(&report).map_err(|e| AsklakeError::new_err(e.to_string()))?,
+    )
+}
+
+/// The evaluation benchmark's questions (the shipped one, or a JSONL file): a list of dicts with id,
+/// question, question_ko, sql, tables, difficulty, order_matters.
+#[pyfunction]
+#[pyo3(signature = (dataset=None))]
+fn benchmark(py: Python<'_>, dataset: Option<PathBuf>) -> PyResult<Py<PyAny>> {
+    let qs = match &dataset {
+        Some(p) => asklake::eval::runner::load_benchmark(p),
+        None => asklake::eval::runner::builtin_benchmark(),
+    }
+    .map_err(to_py)?;
+    json_to_py(
+        py,
+        &serde_json::to_value(&qs).map_err(|e| AsklakeError::new_err(e.to_string()))?,
     )
 }
 
@@ -1259,6 +1274,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(no_llm, m)?)?;
     m.add_function(wrap_pyfunction!(search_library, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(benchmark, m)?)?;
     m.add_function(wrap_pyfunction!(scripted, m)?)?;
     Ok(())
 }

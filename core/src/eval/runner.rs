@@ -49,7 +49,8 @@ fn parse_benchmark(text: &str, name: &str) -> Result<Vec<BenchQuestion>> {
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Config(format!("{name} line {}: {e}", i + 1)))
+            serde_json::from_str(l)
+                .map_err(|e| Error::Config(format!("{name} line {}: {e}", i + 1)))
         })
         .collect()
 }
@@ -375,6 +376,87 @@ pub async fn run_setup(
         summary: summarize(&results),
         results,
     })
+}
+
+/// Output tokens assumed per SQL-generating call when estimating (a fenced query of a few lines).
+pub const ESTIMATED_OUTPUT_TOKENS: u64 = 120;
+
+/// The minimum LLM traffic of a run, from the prompts it would send (no model is called): one call per
+/// question (N for self-consistency); repairs and rerank regenerations only add to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEstimate {
+    pub variant: String,
+    pub questions: usize,
+    pub calls: usize,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// Tokens of a prompt, estimated: 4 characters of ASCII a token, one token per other character (Hangul).
+pub fn estimate_tokens(text: &str) -> u64 {
+    let (ascii, other) = text.chars().fold((0u64, 0u64), |(a, o), c| {
+        if c.is_ascii() { (a + 1, o) } else { (a, o + 1) }
+    });
+    ascii.div_ceil(4) + other
+}
+
+/// [`CallEstimate`]s for each variant over `questions` × `langs`.
+pub async fn estimate(
+    engine: Arc<dyn QueryEngine>,
+    variants: &[Variant],
+    questions: &[BenchQuestion],
+    langs: &[&str],
+    base: &Options,
+    setup: &RunSetup,
+) -> Result<Vec<CallEstimate>> {
+    let library = Library::builtin()?;
+    let retriever: Arc<dyn crate::fewshot::FewShotRetriever> = match &setup.retriever {
+        Some(r) => r.clone(),
+        None => Arc::new(LexicalRetriever::from_library(&library)),
+    };
+    let fixed: Vec<Example> = library
+        .entries
+        .iter()
+        .take(3)
+        .map(|e| e.example.clone())
+        .collect();
+    let mut out = Vec::new();
+    for &variant in variants {
+        let mut b = Text2Sql::builder(engine.clone()).options(variant.options(base));
+        if variant == Variant::FewShot {
+            b = b.retriever(Arc::new(FixedExamples::new(fixed.clone())));
+        } else if variant.retrieves() {
+            b = b.retriever(retriever.clone());
+        }
+        let t2s = b.build();
+        let per_question = match variant {
+            Variant::SelfConsistency(n) => n,
+            _ => 1,
+        };
+        let mut e = CallEstimate {
+            variant: variant.name(),
+            questions: 0,
+            calls: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+        };
+        for q in questions {
+            for lang in langs {
+                let text = if *lang == "ko" {
+                    &q.question_ko
+                } else {
+                    &q.question
+                };
+                let prompt = t2s.render_prompt(text).await?;
+                e.questions += 1;
+                e.calls += per_question;
+                e.input_tokens += per_question as u64 * estimate_tokens(&prompt.transcript());
+                e.output_tokens += per_question as u64 * ESTIMATED_OUTPUT_TOKENS;
+            }
+        }
+        out.push(e);
+    }
+    Ok(out)
 }
 
 /// The gold result of a question, and for a top-N query the rows tied with its last row just past the LIMIT.

@@ -82,6 +82,7 @@ __all__ = [
     "UnresolvedError",
     "ValidationError",
     "__version__",
+    "benchmark",
     "evaluate",
     "llm_from_env",
     "search_library",
@@ -125,6 +126,12 @@ def search_library(
     ``ASKLAKE_EMBED_MODEL`` or ``~/.cache/asklake/models/all-MiniLM-L6-v2``).
     """
     return _native.search_library(question, k, retriever, None if embed_model is None else str(embed_model))
+
+
+def benchmark(dataset: str | PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """The evaluation questions (default: the shipped 120): dicts with ``id``, ``question``, ``question_ko``,
+    ``sql`` (gold, Security Lake source version 2), ``tables``, ``difficulty``, ``order_matters``."""
+    return _native.benchmark(None if dataset is None else str(dataset))
 
 
 def evaluate(
