@@ -303,8 +303,8 @@ mod tests {
                 })
             })
         };
-        for m in 0..3 {
-            assert!(in_plot(PALETTE[m]), "model {m} not plotted");
+        for (m, colour) in PALETTE.iter().enumerate().take(3) {
+            assert!(in_plot(*colour), "model {m} not plotted");
         }
         // The unpriced model is listed in the legend only.
         assert!(!in_plot(PALETTE[3]));
