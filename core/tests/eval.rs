@@ -440,3 +440,51 @@ async fn cli_eval_resumes_from_cached_completions() {
     assert_eq!(report["summary"][0]["accuracy"], 1.0);
     assert_eq!(fake.seen().len(), 2);
 }
+
+#[test]
+fn cli_eval_estimate_prices_the_prompts_without_calling_a_model() {
+    let dataset =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fewshot/eval/benchmark.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+        .args(["--lake", lake_dir().to_str().unwrap(), "eval", "--estimate"])
+        .args(["--dataset", dataset.to_str().unwrap()])
+        .args(["--model", "haiku,opus", "--limit", "4", "--lang", "both"])
+        .args(["--variants", "zero-shot,rag,self-consistency:3"])
+        .args(["--retriever", "lexical", "--as-of", AS_OF])
+        .env_remove("ASKLAKE_LLM")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| l.starts_with("| anthropic."))
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    assert_eq!(rows.len(), 6, "{text}");
+    let get = |model: &str, variant: &str| {
+        rows.iter()
+            .find(|r| r[1].contains(model) && r[2] == variant)
+            .unwrap()
+            .clone()
+    };
+    // 4 questions × 2 languages; self-consistency makes 3 calls each.
+    assert_eq!(get("haiku", "zero-shot")[3], "8");
+    assert_eq!(get("haiku", "self-consistency:3")[4], "24");
+    let tokens = |r: &Vec<&str>| r[5].parse::<u64>().unwrap();
+    assert!(
+        tokens(&get("haiku", "rag")) > tokens(&get("haiku", "zero-shot")),
+        "examples add tokens"
+    );
+    assert_eq!(
+        tokens(&get("haiku", "self-consistency:3")),
+        3 * tokens(&get("haiku", "rag"))
+    );
+    // Opus costs more than Haiku for the same prompts.
+    let dollars = |r: &Vec<&str>| r[7].parse::<f64>().unwrap();
+    assert!(dollars(&get("opus", "rag")) > 10.0 * dollars(&get("haiku", "rag")));
+}
