@@ -699,7 +699,7 @@ mod tests {
         assert!(model_card_languages("# no front matter").is_empty());
         assert_eq!(latin_share("root account"), 1.0);
         assert_eq!(latin_share("루트 계정"), 0.0);
-        assert!((latin_share("KMS 키") - 0.6).abs() < 1e-6);
+        assert!((latin_share("KMS 키") - 0.75).abs() < 1e-6);
     }
 
     #[test]
