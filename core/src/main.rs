@@ -188,7 +188,8 @@ struct RetrievalArgs {
     /// auto (hybrid when the embedding model loads, else lexical), lexical, dense or hybrid.
     #[arg(long, env = "ASKLAKE_RETRIEVER", default_value = "auto", global = true)]
     retriever: String,
-    /// Sentence-transformers ONNX model directory [env: ASKLAKE_EMBED_MODEL; default:
+    /// Sentence-transformers ONNX model directory, or bedrock:<model id> (amazon.titan-embed-text-v2:0,
+    /// cohere.embed-multilingual-v3) [env: ASKLAKE_EMBED_MODEL; default:
     /// ~/.cache/asklake/models/all-MiniLM-L6-v2, made by scripts/setup-embeddings.sh].
     #[arg(long, global = true)]
     embed_model: Option<PathBuf>,
@@ -870,6 +871,7 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                         "lexical" | "bm25" => false,
                         "auto" => {
                             match asklake::fewshot::load_embedder(retrieval.embed_model.as_deref())
+                                .await
                             {
                                 Ok(_) => true,
                                 Err(e) => {

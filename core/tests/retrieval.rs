@@ -247,7 +247,11 @@ async fn missing_model_or_runtime_is_a_clear_error_and_auto_falls_back() {
     let (r, note) = build_retriever(&lib, &auto).await.unwrap();
     assert_eq!(r.name(), "lexical");
     assert!(note.unwrap().contains("lexical retrieval only"));
-    assert!(load_embedder(Some(std::path::Path::new("/nonexistent"))).is_err());
+    assert!(
+        load_embedder(Some(std::path::Path::new("/nonexistent")))
+            .await
+            .is_err()
+    );
 
     // ONNX Runtime is loaded once per process, so its absence is checked in a child process (the CLI).
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
@@ -322,4 +326,139 @@ fn fewshot_add_updates_the_embedding_index() {
     ]);
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(hits[0]["id"], "user-getobject-count", "{hits}");
+}
+
+mod bedrock_embeddings {
+    //! The Bedrock embedder over the loopback fake Bedrock (InvokeModel through the real AWS SDK).
+    use super::*;
+    use asklake::fewshot::bedrock_embed::BedrockEmbedder;
+    use asklake::llm::fake_server::{FakeLlm, Reply};
+    use asklake::llm::retry::RetryPolicy;
+
+    fn client(url: &str) -> aws_sdk_bedrockruntime::Client {
+        let conf = aws_sdk_bedrockruntime::Config::builder()
+            .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
+            .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+            .endpoint_url(url)
+            .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
+                "AKID", "secret", None, None, "test",
+            ))
+            .build();
+        aws_sdk_bedrockruntime::Client::from_conf(conf)
+    }
+
+    fn ok(n: usize) -> Vec<Reply> {
+        (0..n).map(|_| Reply::Text(String::new())).collect()
+    }
+
+    #[tokio::test]
+    async fn titan_embeds_one_text_per_call_and_normalizes() {
+        let fake = FakeLlm::start(ok(3)).await;
+        let e = BedrockEmbedder::with_client(client(&fake.url()), "amazon.titan-embed-text-v2:0")
+            .unwrap();
+        assert_eq!(
+            (e.dim(), e.id()),
+            (1024, "bedrock:amazon.titan-embed-text-v2:0:1024")
+        );
+        let texts =
+            ["root account usage", "루트 계정 사용", "root account usage"].map(String::from);
+        let v = e.embed(&texts).await.unwrap();
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().all(|x| x.len() == 1024));
+        assert!((cos(&v[0], &v[0]) - 1.0).abs() < 1e-5);
+        assert_eq!(v[0], v[2]);
+        let seen = fake.seen();
+        assert_eq!(seen.len(), 3);
+        // The SDK percent-encodes the model id in the path, as on the real wire.
+        assert_eq!(seen[0].path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+        let bodies: Vec<&str> = seen
+            .iter()
+            .map(|s| s.body["inputText"].as_str().unwrap())
+            .collect();
+        assert!(bodies.contains(&"루트 계정 사용"));
+        assert_eq!(seen[0].body["dimensions"], 1024);
+        assert_eq!(seen[0].body["normalize"], true);
+        // Multilingual: the hybrid retriever gives its dense channel full weight on Hangul.
+        assert_eq!(e.reads("루트 계정"), 1.0);
+    }
+
+    #[tokio::test]
+    async fn cohere_batches_96_texts_per_call() {
+        let fake = FakeLlm::start(ok(2)).await;
+        let e = BedrockEmbedder::with_client(client(&fake.url()), "cohere.embed-multilingual-v3")
+            .unwrap();
+        let texts: Vec<String> = (0..100).map(|i| format!("question number {i}")).collect();
+        let v = e.embed(&texts).await.unwrap();
+        assert_eq!(v.len(), 100);
+        let seen = fake.seen();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].body["texts"].as_array().unwrap().len(), 96);
+        assert_eq!(seen[1].body["texts"].as_array().unwrap().len(), 4);
+        assert_eq!(seen[0].body["input_type"], "search_query");
+    }
+
+    #[tokio::test]
+    async fn errors_are_clear_and_throttling_is_retried() {
+        let fake = FakeLlm::start(vec![
+            Reply::Error {
+                status: 429,
+                code: "ThrottlingException".into(),
+                message: "Too many requests".into(),
+            },
+            Reply::Text(String::new()),
+            Reply::Error {
+                status: 400,
+                code: "ValidationException".into(),
+                message: "The provided model identifier is invalid.".into(),
+            },
+        ])
+        .await;
+        let e = BedrockEmbedder::with_client(client(&fake.url()), "amazon.titan-embed-text-v2:0")
+            .unwrap()
+            .with_retry(RetryPolicy {
+                max_attempts: 3,
+                base_delay: std::time::Duration::from_millis(10),
+                max_delay: std::time::Duration::from_millis(50),
+            });
+        assert_eq!(e.embed(&["a".into()]).await.unwrap().len(), 1);
+        let err = e.embed(&["b".into()]).await.unwrap_err().to_string();
+        assert!(
+            err.contains("ValidationException") && err.contains("model identifier is invalid"),
+            "{err}"
+        );
+        assert!(
+            BedrockEmbedder::with_client(client(&fake.url()), "anthropic.claude-3-haiku").is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_library_is_embedded_once_then_served_from_the_cache() {
+        let lib = Library::builtin().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let fake = FakeLlm::start(ok(200)).await;
+        let e: Arc<dyn Embedder> = Arc::new(
+            BedrockEmbedder::with_client(client(&fake.url()), "amazon.titan-embed-text-v2:0")
+                .unwrap(),
+        );
+        let r = DenseRetriever::from_library(&lib, e.clone(), "flat", Some(cache.path()))
+            .await
+            .unwrap();
+        assert_eq!(fake.seen().len(), 160);
+        let again = DenseRetriever::from_library(&lib, e, "flat", Some(cache.path()))
+            .await
+            .unwrap();
+        assert_eq!(
+            fake.seen().len(),
+            160,
+            "start-up from the cache calls Bedrock for nothing"
+        );
+        // A question equal to a library question finds it (the fake's vectors are bags of words).
+        let hit = again
+            .retrieve("Are there logs of root account usage?", 1)
+            .await
+            .unwrap();
+        assert_eq!(hit[0].example.id, "ct-root-usage");
+        assert_eq!(fake.seen().len(), 161);
+        drop(r);
+    }
 }

@@ -75,6 +75,7 @@ pub fn latin_share(text: &str) -> f32 {
 /// Where the default model is written by `scripts/setup-embeddings.sh` (all-MiniLM-L6-v2 converted to ONNX):
 /// `ASKLAKE_EMBED_MODEL`, else `~/.cache/asklake/models/all-MiniLM-L6-v2`.
 pub fn default_model_dir() -> Option<PathBuf> {
+    // (ASKLAKE_EMBED_MODEL may also name a Bedrock model, `bedrock:<id>`; see `fewshot::load_embedder`.)
     if let Some(p) = std::env::var_os("ASKLAKE_EMBED_MODEL").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }

@@ -4,6 +4,8 @@
 //! [`library::LexicalRetriever`] (BM25), [`dense::DenseRetriever`] (sentence embeddings in a
 //! [`index::VectorIndex`]) and [`dense::HybridRetriever`] (both, by reciprocal rank fusion).
 
+#[cfg(feature = "bedrock")]
+pub mod bedrock_embed;
 pub mod dense;
 pub mod embed;
 pub mod index;
@@ -127,10 +129,29 @@ pub struct RetrieverConfig {
     pub no_cache: bool,
 }
 
-/// Loads the embedding model named by `model` (a directory), or the default one.
-pub fn load_embedder(
+/// Loads the embedding model named by `model`: `bedrock:<model id>` (Titan Text Embeddings or Cohere Embed on
+/// Bedrock, feature `bedrock`), a sentence-transformers ONNX directory, or by default
+/// [`embed::default_model_dir`].
+pub async fn load_embedder(
     model: Option<&std::path::Path>,
 ) -> Result<std::sync::Arc<dyn embed::Embedder>> {
+    if let Some(id) = model
+        .and_then(|m| m.to_str())
+        .and_then(|m| m.strip_prefix("bedrock:"))
+    {
+        #[cfg(feature = "bedrock")]
+        {
+            return Ok(std::sync::Arc::new(
+                bedrock_embed::BedrockEmbedder::from_env(id).await?,
+            ));
+        }
+        #[cfg(not(feature = "bedrock"))]
+        {
+            return Err(crate::error::Error::Config(format!(
+                "embedding model bedrock:{id} needs asklake built with the `bedrock` feature"
+            )));
+        }
+    }
     let dir = model
         .map(std::path::Path::to_path_buf)
         .or_else(embed::default_model_dir)
@@ -170,7 +191,7 @@ pub async fn build_retriever(
             .or_else(embed::EmbeddingCache::default_dir)
     };
     let dense = async {
-        let embedder = load_embedder(cfg.model.as_deref())?;
+        let embedder = load_embedder(cfg.model.as_deref()).await?;
         dense::DenseRetriever::from_library(lib, embedder, &cfg.index, cache.as_deref()).await
     };
     match (cfg.kind, dense.await) {

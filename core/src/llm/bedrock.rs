@@ -167,7 +167,7 @@ fn usage(u: &TokenUsage) -> Usage {
 }
 
 /// Keeps the HTTP status, AWS error code and request id of a failed call.
-fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
+pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     SdkError<E, R>: ProvideErrorMetadata + RequestId,

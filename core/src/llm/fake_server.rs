@@ -109,6 +109,46 @@ async fn handle(
         tokio::time::sleep(d).await;
         reply = Reply::Text(text);
     }
+    // InvokeModel of an embedding model: vectors made from the request's texts (a hashed bag of words, so
+    // equal texts get equal vectors and shared words similar ones); the reply's text is not used.
+    if path.ends_with("/invoke") {
+        return match reply {
+            Reply::Error {
+                status,
+                code,
+                message,
+            } => response(
+                status,
+                "application/json",
+                json!({"message": message}).to_string().into(),
+                &[
+                    ("x-amzn-ErrorType", code.as_str()),
+                    ("x-amzn-RequestId", "fake-invoke-1"),
+                ],
+            ),
+            _ => {
+                let dim = body["dimensions"].as_u64().unwrap_or(1024) as usize;
+                let out = if let Some(t) = body["inputText"].as_str() {
+                    json!({"embedding": bag_of_words(t, dim), "inputTextTokenCount": t.split_whitespace().count()})
+                } else {
+                    let texts: Vec<&str> = body["texts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    json!({"id": "fake", "response_type": "embeddings_floats", "texts": texts,
+                           "embeddings": texts.iter().map(|t| bag_of_words(t, 1024)).collect::<Vec<_>>()})
+                };
+                response(
+                    200,
+                    "application/json",
+                    out.to_string().into(),
+                    &[("x-amzn-RequestId", "fake-invoke-2")],
+                )
+            }
+        };
+    }
     let bedrock = path.starts_with("/model/");
     let stream = path.ends_with("/converse-stream") || body["stream"] == json!(true);
     match (reply, bedrock) {
@@ -188,6 +228,23 @@ async fn handle(
         ),
         (Reply::Slow(..), _) => unreachable!(),
     }
+}
+
+/// A deterministic stand-in embedding: lower-cased words hashed into `dim` buckets (FNV-1a).
+pub fn bag_of_words(text: &str, dim: usize) -> Vec<f32> {
+    let mut v = vec![0f32; dim.max(1)];
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in w.to_lowercase().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        v[(h % dim.max(1) as u64) as usize] += 1.0;
+    }
+    v
 }
 
 fn response(status: u16, content_type: &str, body: Body, headers: &[(&str, &str)]) -> Response {
