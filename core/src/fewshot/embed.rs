@@ -300,7 +300,7 @@ mod onnx {
                 .outputs()
                 .iter()
                 .map(|o| o.name().to_string())
-                .find(|n| n == "last_hidden_state")
+                .find(|n| n == "last_hidden_state" || n == "token_embeddings")
                 .or_else(|| session.outputs().first().map(|o| o.name().to_string()))
                 .ok_or_else(|| Error::Embedding("the model has no outputs".into()))?;
 
@@ -390,12 +390,27 @@ mod onnx {
             let (out_shape, hidden) = outputs[self.output.as_str()]
                 .try_extract_tensor::<f32>()
                 .map_err(|e| err("model output", e))?;
+            // Some exports pool inside the graph ([batch, dim] "sentence_embedding"): use those rows as they are.
+            if out_shape.len() == 2 && out_shape[0] as usize == batch {
+                let dim = (out_shape[1] as usize).max(1);
+                return Ok(hidden
+                    .chunks_exact(dim)
+                    .map(|row| {
+                        let mut v = row.to_vec();
+                        if self.normalize {
+                            normalize(&mut v);
+                        }
+                        v
+                    })
+                    .collect());
+            }
             if out_shape.len() != 3
                 || out_shape[0] as usize != batch
                 || out_shape[1] as usize != seq
             {
                 return Err(Error::Embedding(format!(
-                    "expected output [batch, sequence, hidden] = [{batch}, {seq}, _], got {out_shape:?}"
+                    "expected output [batch, sequence, hidden] = [{batch}, {seq}, _] or [batch, dim], got \
+                     {out_shape:?}"
                 )));
             }
             let dim = out_shape[2] as usize;
