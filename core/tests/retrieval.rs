@@ -489,3 +489,52 @@ mod bedrock_embeddings {
         drop(r);
     }
 }
+
+#[cfg(feature = "faiss")]
+#[tokio::test]
+async fn faiss_indexes_rank_the_library_like_the_flat_index() {
+    let lib = Library::builtin().unwrap();
+    let cases = builtin_retrieval_cases().unwrap();
+    let flat = DenseRetriever::from_library(&lib, model(), "flat", None)
+        .await
+        .unwrap();
+    for (index, name) in [
+        ("faiss", "faiss:Flat"),
+        ("faiss:HNSW32,Flat", "faiss:HNSW32,Flat"),
+    ] {
+        let r = DenseRetriever::from_library(&lib, model(), index, None)
+            .await
+            .unwrap();
+        assert_eq!(r.index_name(), name);
+        for c in &cases {
+            let a = flat.retrieve(&c.question, 3).await.unwrap();
+            let b = r.retrieve(&c.question, 3).await.unwrap();
+            let ids = |v: &[asklake::fewshot::ScoredExample]| -> Vec<String> {
+                v.iter().map(|e| e.example.id.clone()).collect()
+            };
+            assert_eq!(ids(&a), ids(&b), "{index}: {}", c.question);
+        }
+    }
+    // Through the CLI too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+        .args([
+            "fewshot",
+            "search",
+            "root account usage",
+            "--retriever",
+            "dense",
+            "--index",
+            "faiss",
+            "--json",
+        ])
+        .env("ASKLAKE_CACHE_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["id"], "ct-root-usage");
+}
