@@ -239,6 +239,12 @@ struct AskArgs {
     base_url: Option<String>,
     #[arg(long, default_value_t = 3)]
     max_attempts: usize,
+    /// Rerank retrieved examples by the SQL skeleton of a draft query (one more LLM call when they change).
+    #[arg(long)]
+    rerank: bool,
+    /// Sample N candidate queries, run them all and answer with the result most of them agree on.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    self_consistency: usize,
     /// accept, retry_once or regenerate.
     #[arg(long, default_value = "retry_once")]
     empty_result: String,
@@ -311,6 +317,8 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
         .await?;
     let mut builder = Text2Sql::builder(engine)
         .max_attempts(args.max_attempts)
+        .rerank(args.rerank)
+        .self_consistency(args.self_consistency)
         .empty_result(args.empty_result.parse::<EmptyResultPolicy>()?)
         .as_of(args.as_of)
         .max_rows(args.max_rows)

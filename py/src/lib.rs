@@ -970,7 +970,7 @@ fn engine_of(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn QueryEngine>> {
 #[pymethods]
 impl Text2Sql {
     #[new]
-    #[pyo3(signature = (engine, llm=None, max_attempts=3, empty_result="retry_once", explain=true, as_of=None, max_rows=1000, audit_log=None, examples=None, retriever="auto", embed_model=None))]
+    #[pyo3(signature = (engine, llm=None, max_attempts=3, empty_result="retry_once", explain=true, as_of=None, max_rows=1000, audit_log=None, examples=None, retriever="auto", embed_model=None, rerank=false, self_consistency=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -985,6 +985,8 @@ impl Text2Sql {
         examples: Option<Vec<(String, String)>>,
         retriever: &str,
         embed_model: Option<PathBuf>,
+        rerank: bool,
+        self_consistency: usize,
     ) -> PyResult<Self> {
         let engine = engine_of(engine)?;
         let options = Options {
@@ -994,6 +996,8 @@ impl Text2Sql {
             as_of: parse_time(as_of)?,
             max_rows,
             audit_log,
+            rerank,
+            self_consistency,
             ..Options::default()
         };
         let mut b = CoreText2Sql::builder(engine).options(options);

@@ -274,3 +274,21 @@ def test_evaluate_returns_a_dataframe(lake, tmp_path):
     assert (out / "accuracy_vs_cost.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(asklake.ConfigError, match="self-consistency"):
         asklake.evaluate(lake, llm, variants=["self-consistency:1"], limit=1)
+
+
+def test_self_consistency_from_python(lake):
+    # Three samples: the greedy one counts failed events, the two sampled ones count all: the majority wins.
+    failed = block(f"SELECT count(*) AS n FROM {CT2} WHERE status = 'Failure'")
+    everything = block(f"SELECT count(*) AS n FROM {CT2}")
+    t2s = asklake.Text2Sql(
+        lake,
+        asklake.Scripted([failed, everything, everything]),
+        explain=False,
+        self_consistency=3,
+        retriever="lexical",
+        as_of=AS_OF,
+    )
+    ans = t2s.ask("How many CloudTrail events are there?")
+    assert "Failure" not in ans.sql
+    vote = [s for s in ans.trace if s["step"] == "vote"]
+    assert vote and vote[0]["groups"] == [1, 2]

@@ -318,6 +318,16 @@ impl Builder {
         self.options.examples = k;
         self
     }
+    /// The SQL-skeleton rerank of retrieved examples by a draft query ([`Options::rerank`]).
+    pub fn rerank(mut self, on: bool) -> Self {
+        self.options.rerank = on;
+        self
+    }
+    /// Self-consistency over `n` samples ([`Options::self_consistency`]; 0 or 1: off).
+    pub fn self_consistency(mut self, n: usize) -> Self {
+        self.options.self_consistency = n;
+        self
+    }
     pub fn glossary(mut self, g: Glossary) -> Self {
         self.glossary = Some(g);
         self

@@ -184,7 +184,8 @@ class Text2Sql:
 
     ``llm`` defaults to :func:`llm_from_env` (the CLI's ``ASKLAKE_LLM`` / ``ASKLAKE_MODEL``). Library examples
     for the prompt come from ``retriever`` (``auto``, ``lexical``, ``dense``, ``hybrid``), unless ``examples``
-    fixes them.
+    fixes them. ``rerank`` reorders them by the SQL skeleton of a draft query; ``self_consistency=N`` samples N
+    queries, runs them all and answers with the result most of them agree on.
     """
 
     def __init__(
@@ -201,6 +202,8 @@ class Text2Sql:
         examples: list[tuple[str, str]] | None = None,
         retriever: str = "auto",
         embed_model: str | PathLike[str] | None = None,
+        rerank: bool = False,
+        self_consistency: int = 0,
     ) -> None:
         if llm is None:
             llm = llm_from_env()
@@ -216,6 +219,8 @@ class Text2Sql:
             examples,
             retriever,
             None if embed_model is None else str(embed_model),
+            rerank,
+            self_consistency,
         )
 
     def ask(self, question: str) -> Answer:
