@@ -751,32 +751,10 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                 "{hits} completion(s) served from {}",
                 out.join("completions.jsonl").display()
             );
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            let jp = out.join("report.json");
-            std::fs::write(&jp, json).map_err(|e| Error::Io {
-                path: jp.clone(),
-                source: e,
-            })?;
-            let md = runner::markdown(&report);
-            let mp = out.join("report.md");
-            std::fs::write(&mp, &md).map_err(|e| Error::Io {
-                path: mp.clone(),
-                source: e,
-            })?;
-            let pp = out.join("accuracy_vs_cost.png");
-            let png = asklake::eval::plot::accuracy_vs_cost(&report.summary)?;
-            std::fs::write(&pp, png).map_err(|e| Error::Io {
-                path: pp.clone(),
-                source: e,
-            })?;
-            println!("{md}");
-            eprintln!(
-                "wrote {}, {} and {}",
-                jp.display(),
-                mp.display(),
-                pp.display()
-            );
+            let written = runner::write_reports(&report, &out)?;
+            println!("{}", runner::markdown(&report));
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("wrote {}", names.join(", "));
         }
         Command::Fewshot {
             action,

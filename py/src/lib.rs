@@ -711,18 +711,7 @@ fn evaluate(
         .await
     })?;
     if let Some(dir) = &out {
-        let write = |name: &str, bytes: &[u8]| {
-            let p = dir.join(name);
-            std::fs::write(&p, bytes).map_err(|e| to_py(asklake::Error::io(&p, e)))
-        };
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| AsklakeError::new_err(e.to_string()))?;
-        write("report.json", json.as_bytes())?;
-        write("report.md", runner::markdown(&report).as_bytes())?;
-        write(
-            "accuracy_vs_cost.png",
-            &asklake::eval::plot::accuracy_vs_cost(&report.summary).map_err(to_py)?,
-        )?;
+        runner::write_reports(&report, dir).map_err(to_py)?;
     }
     json_to_py(
         py,

@@ -251,43 +251,87 @@ pub async fn run(
     langs: &[&str],
     base: &Options,
 ) -> Result<Report> {
-    run_with_progress(
+    run_setup(
         engine,
         models,
         variants,
         questions,
         langs,
         base,
-        1,
+        &RunSetup::default(),
         &mut |_, _, _| {},
     )
     .await
 }
 
-/// [`run`] with up to `concurrency` questions in flight (throttling is retried with backoff by the
-/// backends), calling `progress(result, done, total)` as each question finishes. Results keep input order.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_with_progress(
-    engine: Arc<dyn QueryEngine>,
-    models: &[Arc<dyn LlmBackend>],
-    variants: &[Variant],
-    questions: &[BenchQuestion],
-    langs: &[&str],
-    base: &Options,
-    concurrency: usize,
-    progress: &mut (dyn FnMut(&QuestionResult, usize, usize) + Send),
-) -> Result<Report> {
-    let setup = RunSetup {
-        concurrency,
-        retriever: None,
-    };
-    run_setup(
-        engine, models, variants, questions, langs, base, &setup, progress,
-    )
-    .await
+/// What every variant's pipeline is built from: the retriever and the fixed few-shot examples.
+struct Pipelines {
+    retriever: Arc<dyn crate::fewshot::FewShotRetriever>,
+    fixed: Vec<Example>,
 }
 
-/// The general form of [`run_with_progress`].
+impl Pipelines {
+    fn new(setup: &RunSetup) -> Result<Self> {
+        let library = Library::builtin()?;
+        Ok(Pipelines {
+            retriever: match &setup.retriever {
+                Some(r) => r.clone(),
+                None => Arc::new(LexicalRetriever::from_library(&library)),
+            },
+            fixed: library
+                .entries
+                .iter()
+                .take(3)
+                .map(|e| e.example.clone())
+                .collect(),
+        })
+    }
+
+    fn build(
+        &self,
+        engine: Arc<dyn QueryEngine>,
+        llm: Option<Arc<dyn LlmBackend>>,
+        variant: Variant,
+        base: &Options,
+    ) -> Text2Sql {
+        let mut b = Text2Sql::builder(engine).options(variant.options(base));
+        if let Some(l) = llm {
+            b = b.llm(l);
+        }
+        if variant == Variant::FewShot {
+            b = b.retriever(Arc::new(FixedExamples::new(self.fixed.clone())));
+        } else if variant.retrieves() {
+            b = b.retriever(self.retriever.clone());
+        }
+        b.build()
+    }
+}
+
+/// Writes `report.json`, `report.md` and `accuracy_vs_cost.png` into `dir` (created if needed); returns
+/// their paths.
+pub fn write_reports(report: &Report, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let json = serde_json::to_vec_pretty(report).map_err(|e| Error::Internal(e.to_string()))?;
+    let files = [
+        ("report.json", json),
+        ("report.md", markdown(report).into_bytes()),
+        (
+            "accuracy_vs_cost.png",
+            super::plot::accuracy_vs_cost(&report.summary)?,
+        ),
+    ];
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+/// [`run`] with the setup's concurrency (questions in flight; throttling is retried with backoff by the
+/// backends) and retriever, calling `progress(result, done, total)` as each question finishes. Results keep
+/// input order.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_setup(
     engine: Arc<dyn QueryEngine>,
@@ -302,17 +346,7 @@ pub async fn run_setup(
     use futures_util::StreamExt;
     let concurrency = setup.concurrency;
     let total = models.len() * variants.len() * questions.len() * langs.len();
-    let library = Library::builtin()?;
-    let retriever: Arc<dyn crate::fewshot::FewShotRetriever> = match &setup.retriever {
-        Some(r) => r.clone(),
-        None => Arc::new(LexicalRetriever::from_library(&library)),
-    };
-    let fixed: Vec<Example> = library
-        .entries
-        .iter()
-        .take(3)
-        .map(|e| e.example.clone())
-        .collect();
+    let pipelines = Pipelines::new(setup)?;
     let qopts = QueryOptions {
         max_rows: base.max_rows,
         timeout: Some(base.query_timeout),
@@ -326,15 +360,7 @@ pub async fn run_setup(
     let mut results = Vec::new();
     for model in models {
         for &variant in variants {
-            let mut b = Text2Sql::builder(engine.clone())
-                .llm(model.clone())
-                .options(variant.options(base));
-            if variant == Variant::FewShot {
-                b = b.retriever(Arc::new(FixedExamples::new(fixed.clone())));
-            } else if variant.retrieves() {
-                b = b.retriever(retriever.clone());
-            }
-            let t2s = b.build();
+            let t2s = pipelines.build(engine.clone(), Some(model.clone()), variant, base);
             let items: Vec<(usize, &BenchQuestion, &Gold, &str)> = questions
                 .iter()
                 .zip(&gold)
@@ -372,7 +398,7 @@ pub async fn run_setup(
         }
     }
     Ok(Report {
-        retriever: retriever.name().to_string(),
+        retriever: pipelines.retriever.name().to_string(),
         summary: summarize(&results),
         results,
     })
@@ -409,26 +435,10 @@ pub async fn estimate(
     base: &Options,
     setup: &RunSetup,
 ) -> Result<Vec<CallEstimate>> {
-    let library = Library::builtin()?;
-    let retriever: Arc<dyn crate::fewshot::FewShotRetriever> = match &setup.retriever {
-        Some(r) => r.clone(),
-        None => Arc::new(LexicalRetriever::from_library(&library)),
-    };
-    let fixed: Vec<Example> = library
-        .entries
-        .iter()
-        .take(3)
-        .map(|e| e.example.clone())
-        .collect();
+    let pipelines = Pipelines::new(setup)?;
     let mut out = Vec::new();
     for &variant in variants {
-        let mut b = Text2Sql::builder(engine.clone()).options(variant.options(base));
-        if variant == Variant::FewShot {
-            b = b.retriever(Arc::new(FixedExamples::new(fixed.clone())));
-        } else if variant.retrieves() {
-            b = b.retriever(retriever.clone());
-        }
-        let t2s = b.build();
+        let t2s = pipelines.build(engine.clone(), None, variant, base);
         let per_question = match variant {
             Variant::SelfConsistency(n) => n,
             _ => 1,

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_bedrockruntime::Client;
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -44,19 +43,8 @@ pub struct BedrockEmbedder {
 impl BedrockEmbedder {
     /// Credentials, region and endpoint from the standard AWS chain (as for the Bedrock LLM).
     pub async fn from_env(model: &str) -> Result<Self> {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        if shared.region().is_none() {
-            return Err(Error::Config(
-                "no AWS region for Bedrock: set AWS_REGION or a region in your AWS profile".into(),
-            ));
-        }
-        let conf = aws_sdk_bedrockruntime::config::Builder::from(&shared)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(crate::llm::bedrock::default_timeouts(Duration::from_secs(
-                60,
-            )))
-            .build();
-        Self::with_client(Client::from_conf(conf), model)
+        let client = crate::llm::bedrock::client_from_env(Duration::from_secs(60)).await?;
+        Self::with_client(client, model)
     }
 
     /// A caller-configured client (endpoint, credentials); retries are ours, so disable the SDK's.

@@ -141,16 +141,11 @@ impl FewShotRetriever for DenseRetriever {
     }
 
     async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
-        Ok(self
-            .scores(question)
-            .await?
-            .into_iter()
-            .take(k)
-            .map(|(i, score)| ScoredExample {
-                example: self.examples[i].clone(),
-                score,
-            })
-            .collect())
+        Ok(super::top_k(
+            &self.examples,
+            self.scores(question).await?,
+            k,
+        ))
     }
 }
 
@@ -251,16 +246,11 @@ impl FewShotRetriever for HybridRetriever {
     }
 
     async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
-        Ok(self
-            .scores(question)
-            .await?
-            .into_iter()
-            .take(k)
-            .map(|(i, score)| ScoredExample {
-                example: self.dense.examples[i].clone(),
-                score,
-            })
-            .collect())
+        Ok(super::top_k(
+            &self.dense.examples,
+            self.scores(question).await?,
+            k,
+        ))
     }
 
     async fn library_candidates(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {

@@ -40,6 +40,16 @@ fn check_dim(dim: usize, n: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
+fn check_query(dim: usize, query: &[f32]) -> Result<()> {
+    if query.len() != dim {
+        return Err(Error::Embedding(format!(
+            "query has dimension {}, the index {dim}",
+            query.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Exact inner-product search over all vectors.
 #[derive(Debug, Clone)]
 pub struct FlatIndex {
@@ -113,13 +123,7 @@ impl VectorIndex for FlatIndex {
     }
 
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<(usize, f32)>> {
-        if query.len() != self.dim {
-            return Err(Error::Embedding(format!(
-                "query has dimension {}, the index {}",
-                query.len(),
-                self.dim
-            )));
-        }
+        check_query(self.dim, query)?;
         let n = self.len();
         let k = k.min(n);
         if k == 0 {
@@ -226,7 +230,7 @@ mod faiss_index {
     use faiss::index::IndexImpl;
     use faiss::{Index, MetricType};
 
-    use super::{VectorIndex, check_dim};
+    use super::{VectorIndex, check_dim, check_query};
     use crate::error::{Error, Result};
 
     /// A FAISS index made by `index_factory` with the inner-product metric.
@@ -312,13 +316,7 @@ mod faiss_index {
         }
 
         fn search(&self, query: &[f32], k: usize) -> Result<Vec<(usize, f32)>> {
-            if query.len() != self.dim {
-                return Err(Error::Embedding(format!(
-                    "query has dimension {}, the index {}",
-                    query.len(),
-                    self.dim
-                )));
-            }
+            check_query(self.dim, query)?;
             let mut index = self
                 .index
                 .lock()

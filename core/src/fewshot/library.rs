@@ -284,15 +284,7 @@ impl FewShotRetriever for LexicalRetriever {
     }
 
     async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
-        Ok(self
-            .scores(question)
-            .into_iter()
-            .take(k)
-            .map(|(i, score)| ScoredExample {
-                example: self.examples[i].clone(),
-                score,
-            })
-            .collect())
+        Ok(super::top_k(&self.examples, self.scores(question), k))
     }
 }
 

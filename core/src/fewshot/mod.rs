@@ -39,6 +39,22 @@ pub struct ScoredExample {
     pub score: f32,
 }
 
+/// The first `k` of a ranking of `examples` (by index, best first) as scored examples.
+pub(crate) fn top_k(
+    examples: &[Example],
+    ranking: Vec<(usize, f32)>,
+    k: usize,
+) -> Vec<ScoredExample> {
+    ranking
+        .into_iter()
+        .take(k)
+        .map(|(i, score)| ScoredExample {
+            example: examples[i].clone(),
+            score,
+        })
+        .collect()
+}
+
 /// Ranks examples for a question.
 #[async_trait]
 pub trait FewShotRetriever: std::fmt::Debug + Send + Sync {

@@ -42,18 +42,8 @@ impl Bedrock {
     /// inference-profile id. Loads credentials, region and endpoint from the standard AWS chain.
     pub async fn from_env(model: &str) -> Result<Self> {
         let (model_id, info) = models::resolve(model)?;
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        if shared.region().is_none() {
-            return Err(Error::Config(
-                "no AWS region for Bedrock: set AWS_REGION or a region in your AWS profile".into(),
-            ));
-        }
-        let conf = aws_sdk_bedrockruntime::config::Builder::from(&shared)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(default_timeouts(Duration::from_secs(120)))
-            .build();
         Ok(Bedrock {
-            client: Client::from_conf(conf),
+            client: client_from_env(Duration::from_secs(120)).await?,
             model_id,
             info,
             retry: RetryPolicy::default(),
@@ -164,6 +154,22 @@ fn usage(u: &TokenUsage) -> Usage {
         cache_read_tokens: u.cache_read_input_tokens().map_or(0, n),
         cache_write_tokens: u.cache_write_input_tokens().map_or(0, n),
     }
+}
+
+/// A Bedrock Runtime client from the standard AWS chain, with the SDK's retries off (callers retry) and
+/// `call` as the per-call timeout.
+pub(crate) async fn client_from_env(call: Duration) -> Result<Client> {
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    if shared.region().is_none() {
+        return Err(Error::Config(
+            "no AWS region for Bedrock: set AWS_REGION or a region in your AWS profile".into(),
+        ));
+    }
+    let conf = aws_sdk_bedrockruntime::config::Builder::from(&shared)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(default_timeouts(call))
+        .build();
+    Ok(Client::from_conf(conf))
 }
 
 /// Keeps the HTTP status, AWS error code and request id of a failed call.
