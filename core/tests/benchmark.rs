@@ -131,3 +131,44 @@ async fn every_gold_query_runs() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(empty <= 6, "{empty} gold results are empty");
 }
+
+/// Gold answers as the evaluation computes them: for every top-N gold query whose result fills its LIMIT,
+/// the ORDER BY keys resolve to output columns and the widened query runs (so ties at the boundary can be
+/// recognized).
+#[tokio::test]
+async fn gold_answers_with_their_tie_information() {
+    use asklake::eval::runner::{Gold, builtin_benchmark};
+    let engine = engine();
+    let opts = QueryOptions {
+        as_of: Some(as_of()),
+        ..Default::default()
+    };
+    let mut full_top_n = 0;
+    let mut with_ties_info = 0;
+    for q in builtin_benchmark().unwrap() {
+        let g = Gold::compute(&engine, &q, &opts).await.unwrap();
+        let sql = q.sql.to_uppercase();
+        if sql.contains("ORDER BY")
+            && sql.trim_end().rsplit("LIMIT").next().is_some_and(|n| {
+                n.trim()
+                    .parse::<usize>()
+                    .is_ok_and(|n| n == g.result.row_count)
+            })
+        {
+            full_top_n += 1;
+        }
+        if let Some(ext) = &g.extended {
+            with_ties_info += 1;
+            assert!(ext.row_count >= g.result.row_count, "{}", q.id);
+            assert!(!g.order_keys.is_empty());
+        }
+    }
+    eprintln!(
+        "{full_top_n} top-N gold queries fill their LIMIT; {with_ties_info} carry tie information"
+    );
+    assert!(full_top_n > 0);
+    assert_eq!(
+        with_ties_info, full_top_n,
+        "every full top-N gold query should resolve its ORDER BY keys"
+    );
+}
