@@ -242,6 +242,13 @@ struct AskArgs {
     /// Rerank retrieved examples by the SQL skeleton of a draft query (one more LLM call when they change).
     #[arg(long)]
     rerank: bool,
+    /// You checked the answer: add the question and its SQL to the library (--library, default
+    /// fewshot/library/custom.jsonl), as `fewshot add` does, so similar questions get it as an example.
+    #[arg(long)]
+    promote: bool,
+    /// With --promote: the question in Korean, stored with it.
+    #[arg(long, requires = "promote")]
+    question_ko: Option<String>,
     /// Sample N candidate queries, run them all and answer with the result most of them agree on.
     #[arg(long, default_value_t = 0, value_name = "N")]
     self_consistency: usize,
@@ -361,6 +368,9 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
     }
     if args.json {
         println!("{}", answer.to_json());
+        if args.promote && answer.error.is_none() && answer.refusal.is_none() {
+            promote(&t2s, &args, &answer).await?;
+        }
         return Ok(match (&answer.error, &answer.refusal) {
             (Some(e), _) => ExitCode::from(exit_code(e)),
             (None, Some(_)) => ExitCode::from(EXIT_REFUSED),
@@ -423,6 +433,9 @@ async fn ask(engine: Arc<dyn QueryEngine>, args: AskArgs) -> asklake::Result<Exi
             usage.output_tokens,
             cost.map(|c| format!(" · ${c:.4}")).unwrap_or_default()
         );
+    }
+    if args.promote {
+        promote(&t2s, &args, &answer).await?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -780,64 +793,30 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
                         .clone()
                         .unwrap_or_else(|| PathBuf::from("fewshot/library"));
                     let engine = open(None).await?;
-                    let options = QueryOptions::default();
-                    let (guarded, result) =
-                        asklake::sql::run_guarded(engine.as_ref(), &sql, &options).await?;
-                    let id = id.unwrap_or_else(|| {
-                        let slug: String = question
-                            .to_lowercase()
-                            .chars()
-                            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                            .collect();
-                        let slug: Vec<&str> =
-                            slug.split('-').filter(|s| !s.is_empty()).take(6).collect();
-                        format!("user-{}", slug.join("-"))
-                    });
-                    let entry = asklake::fewshot::library::LibraryEntry {
-                        example: asklake::fewshot::Example {
-                            id: id.clone(),
+                    let (entry, rows) = asklake::fewshot::library::add_verified(
+                        engine.as_ref(),
+                        &dir,
+                        asklake::fewshot::library::NewExample {
                             question,
                             question_ko,
-                            sql: sql.trim().trim_end_matches(';').to_string(),
-                            tables: guarded.tables.clone(),
+                            sql,
+                            id,
                             tags: tags
                                 .split(',')
                                 .map(str::trim)
                                 .filter(|t| !t.is_empty())
                                 .map(String::from)
                                 .collect(),
+                            origin: "user".into(),
                         },
-                        expect_rows: result.row_count > 0,
-                        origin: Some("user".into()),
-                    };
-                    std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-                        path: dir.clone(),
-                        source: e,
-                    })?;
-                    asklake::fewshot::library::append_entry(&dir, "custom.jsonl", &entry)?;
+                    )
+                    .await?;
                     println!(
-                        "added {id} ({} rows on this lake) to {}",
-                        result.row_count,
+                        "added {} ({rows} rows on this lake) to {}",
+                        entry.example.id,
                         dir.join("custom.jsonl").display()
                     );
-                    // Embed the new questions into the index's on-disk cache now, so the next start-up
-                    // finds them (the retrievers rebuild their index from the cache).
-                    if retrieval.retriever != "lexical" {
-                        let lib = Library::builtin_with(Some(&dir))?;
-                        let mut args = retrieval.clone();
-                        if args.retriever == "auto" {
-                            args.retriever = "hybrid".into();
-                        }
-                        match args.build(&lib).await {
-                            Ok(_) => {
-                                println!("embedding index updated ({} examples)", lib.entries.len())
-                            }
-                            Err(e) if retrieval.retriever == "auto" => {
-                                println!("lexical index only: {e}")
-                            }
-                            Err(e) => return Err(e),
-                        }
-                    }
+                    update_index(&retrieval, &dir).await?;
                 }
                 FewshotAction::Eval { dataset } => {
                     let cases = match dataset {
@@ -909,6 +888,66 @@ async fn run(cli: Cli) -> asklake::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Embeds a library folder's new questions into the embedding cache now, so the next start-up finds them
+/// (retrievers rebuild their index from the cache).
+async fn update_index(retrieval: &RetrievalArgs, dir: &std::path::Path) -> asklake::Result<()> {
+    if retrieval.retriever == "lexical" {
+        return Ok(());
+    }
+    let lib = asklake::fewshot::library::Library::builtin_with(Some(dir))?;
+    let mut args = retrieval.clone();
+    if args.retriever == "auto" {
+        args.retriever = "hybrid".into();
+    }
+    match args.build(&lib).await {
+        Ok(_) => eprintln!("embedding index updated ({} examples)", lib.entries.len()),
+        Err(e) if retrieval.retriever == "auto" => eprintln!("lexical index only: {e}"),
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// `ask --promote`: the analyst checked the answer; its question and SQL join the library (verified again by
+/// the guard and the engine, as `fewshot add` does) and the embedding index.
+async fn promote(
+    t2s: &Text2Sql,
+    args: &AskArgs,
+    answer: &asklake::pipeline::Answer,
+) -> asklake::Result<()> {
+    if answer.source == asklake::pipeline::AnswerSource::Library {
+        eprintln!(
+            "asklake: not promoted: the answer already comes from the library ({})",
+            answer.model
+        );
+        return Ok(());
+    }
+    let Some(sql) = &answer.sql else {
+        return Ok(());
+    };
+    let dir = args
+        .library
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fewshot/library"));
+    let (entry, _) = asklake::fewshot::library::add_verified(
+        t2s.engine().as_ref(),
+        &dir,
+        asklake::fewshot::library::NewExample {
+            question: answer.question.clone(),
+            question_ko: args.question_ko.clone(),
+            sql: sql.clone(),
+            origin: "ask".into(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    eprintln!(
+        "promoted to the library as {} ({})",
+        entry.example.id,
+        dir.join("custom.jsonl").display()
+    );
+    update_index(&args.retrieval, &dir).await
 }
 
 fn short_nested(t: &asklake::schema::DataType) -> String {

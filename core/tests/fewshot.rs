@@ -162,3 +162,83 @@ fn cli_library_commands() {
         (Some("library"), Some("library:ct-root-usage"))
     );
 }
+
+/// The feedback loop: an answer the analyst checked is promoted with `ask --promote`, verified again, stored
+/// in the library folder, and from then on the same question is answered from the library without an LLM.
+#[tokio::test]
+async fn ask_promote_feeds_the_library() {
+    use asklake::llm::fake_server::{FakeLlm, Reply};
+    let sql = format!("SELECT count(*) AS calls FROM {CT2} WHERE api.operation = 'GetObject'");
+    let fake = FakeLlm::start([Reply::Text(format!("```sql\n{sql}\n```"))]).await;
+    let lib = tempfile::tempdir().unwrap();
+    let question = "How many GetObject API calls were recorded in CloudTrail?";
+    let run = |args: Vec<String>| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+            .args(["--lake", lake_dir().to_str().unwrap()])
+            .args(args)
+            .env_remove("ASKLAKE_LLM")
+            .env("ASKLAKE_CACHE_DIR", cache_dir())
+            .output()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let out = run(s(&[
+        "ask",
+        question,
+        "--llm",
+        "openai",
+        "--model",
+        "m",
+        "--base-url",
+        &format!("{}/v1", fake.url()),
+        "--no-explain",
+        "--promote",
+        "--question-ko",
+        "CloudTrail에 기록된 GetObject API 호출은 몇 번인가요?",
+        "--library",
+        lib.path().to_str().unwrap(),
+        "--retriever",
+        "lexical",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("promoted to the library as user-how-many-getobject-api-calls-were")
+    );
+    let stored = std::fs::read_to_string(lib.path().join("custom.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(stored.lines().next().unwrap()).unwrap();
+    assert_eq!(entry["origin"], "ask");
+    assert_eq!(entry["question"], question);
+    assert!(entry["question_ko"].as_str().unwrap().contains("GetObject"));
+    // Without an LLM, the same question is now answered from the promoted example.
+    let out = run(s(&[
+        "ask",
+        question,
+        "--json",
+        "--library",
+        lib.path().to_str().unwrap(),
+        "--retriever",
+        "lexical",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["source"], "library");
+    assert!(
+        j["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("library:user-how-many-getobject"),
+        "{j}"
+    );
+}

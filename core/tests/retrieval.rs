@@ -334,7 +334,7 @@ fn fewshot_add_updates_the_embedding_index() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("embedding index updated (81 examples)"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("embedding index updated (81 examples)"));
     // The new question's vector is in the on-disk cache the retrievers start from.
     let c = EmbeddingCache::open(
         &cache.path().join("embeddings"),

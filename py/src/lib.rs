@@ -580,6 +580,7 @@ fn library_retriever(
     py: Python<'_>,
     kind: &str,
     embed_model: Option<PathBuf>,
+    library: Option<PathBuf>,
 ) -> PyResult<Arc<dyn asklake::fewshot::FewShotRetriever>> {
     let cfg = asklake::fewshot::RetrieverConfig {
         kind: kind.parse().map_err(to_py)?,
@@ -587,7 +588,7 @@ fn library_retriever(
         ..Default::default()
     };
     let (r, note) = block_on(py, async move {
-        let lib = asklake::fewshot::library::Library::builtin()?;
+        let lib = asklake::fewshot::library::Library::builtin_with(library.as_deref())?;
         asklake::fewshot::build_retriever(&lib, &cfg).await
     })?;
     if let Some(n) = note {
@@ -599,15 +600,16 @@ fn library_retriever(
 
 /// The library examples closest to a question: a list of {"id", "question", "sql", "score"}, best first.
 #[pyfunction]
-#[pyo3(signature = (question, k=5, retriever="auto", embed_model=None))]
+#[pyo3(signature = (question, k=5, retriever="auto", embed_model=None, library=None))]
 fn search_library(
     py: Python<'_>,
     question: &str,
     k: usize,
     retriever: &str,
     embed_model: Option<PathBuf>,
+    library: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
-    let r = library_retriever(py, retriever, embed_model)?;
+    let r = library_retriever(py, retriever, embed_model, library)?;
     let q = question.to_string();
     let hits = block_on(py, async move { r.retrieve(&q, k).await })?;
     let v: Vec<serde_json::Value> = hits
@@ -683,7 +685,7 @@ fn evaluate(
         });
     }
     let retriever = if variants.iter().any(|v| v.retrieves()) {
-        Some(library_retriever(py, retriever, None)?)
+        Some(library_retriever(py, retriever, None, None)?)
     } else {
         None
     };
@@ -959,7 +961,7 @@ fn engine_of(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn QueryEngine>> {
 #[pymethods]
 impl Text2Sql {
     #[new]
-    #[pyo3(signature = (engine, llm=None, max_attempts=3, empty_result="retry_once", explain=true, as_of=None, max_rows=1000, audit_log=None, examples=None, retriever="auto", embed_model=None, rerank=false, self_consistency=0))]
+    #[pyo3(signature = (engine, llm=None, max_attempts=3, empty_result="retry_once", explain=true, as_of=None, max_rows=1000, audit_log=None, examples=None, retriever="auto", embed_model=None, rerank=false, self_consistency=0, library=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -976,6 +978,7 @@ impl Text2Sql {
         embed_model: Option<PathBuf>,
         rerank: bool,
         self_consistency: usize,
+        library: Option<PathBuf>,
     ) -> PyResult<Self> {
         let engine = engine_of(engine)?;
         let options = Options {
@@ -995,7 +998,7 @@ impl Text2Sql {
         }
         // By default the verified library supplies few-shot examples (and answers when there is no LLM).
         if examples.is_none() {
-            b = b.retriever(library_retriever(py, retriever, embed_model)?);
+            b = b.retriever(library_retriever(py, retriever, embed_model, library)?);
         }
         if let Some(ex) = examples {
             let ex = ex
@@ -1091,6 +1094,42 @@ impl Text2Sql {
         Session {
             inner: tokio::sync::Mutex::new(self.inner.session()),
         }
+    }
+
+    /// Adds a checked answer's question and SQL to the library folder (verified again by the guard and the
+    /// engine); returns the stored entry's id.
+    #[pyo3(signature = (answer, library, question_ko=None, id=None, tags=None))]
+    fn promote(
+        &self,
+        py: Python<'_>,
+        answer: PyRef<'_, Answer>,
+        library: PathBuf,
+        question_ko: Option<String>,
+        id: Option<String>,
+        tags: Option<Vec<String>>,
+    ) -> PyResult<String> {
+        let sql = answer
+            .inner_sql
+            .clone()
+            .ok_or_else(|| ConfigError::new_err("this answer has no SQL to promote"))?;
+        if answer.json["source"] == "library" {
+            return Err(ConfigError::new_err(
+                "this answer already comes from the library",
+            ));
+        }
+        let new = asklake::fewshot::library::NewExample {
+            question: answer.question.clone(),
+            question_ko,
+            sql,
+            id,
+            tags: tags.unwrap_or_default(),
+            origin: "ask".into(),
+        };
+        let engine = self.inner.engine().clone();
+        let (entry, _) = block_on(py, async move {
+            asklake::fewshot::library::add_verified(engine.as_ref(), &library, new).await
+        })?;
+        Ok(entry.example.id)
     }
 }
 

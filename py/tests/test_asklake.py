@@ -313,3 +313,22 @@ print(asklake.search_library("who used the root account", k=1, retriever="dense"
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "ct-root-usage"
     assert (tmp_path / "cache" / "embeddings").is_dir()
+
+
+def test_promote_feeds_the_library(lake, tmp_path):
+    question = "How many GetObject API calls were recorded in CloudTrail?"
+    sql = f"SELECT count(*) AS calls FROM {CT2} WHERE api.operation = 'GetObject'"
+    t2s = asklake.Text2Sql(
+        lake, asklake.Scripted([block(sql)]), explain=False, retriever="lexical", as_of=AS_OF
+    )
+    ans = t2s.ask(question)
+    new_id = t2s.promote(ans, tmp_path, question_ko="CloudTrail에 기록된 GetObject 호출 수")
+    assert new_id.startswith("user-how-many-getobject")
+    assert "GetObject" in (tmp_path / "custom.jsonl").read_text()
+    # Ids are unique: promoting the same answer again is refused.
+    with pytest.raises(asklake.ConfigError):
+        t2s.promote(ans, tmp_path)  # the same id again
+    library_only = asklake.Text2Sql(lake, asklake.NoLLM(), library=tmp_path, retriever="lexical", as_of=AS_OF)
+    assert library_only.ask(question).model == f"library:{new_id}"
+    hits = asklake.search_library(question, k=1, retriever="lexical", library=tmp_path)
+    assert hits[0]["id"] == new_id

@@ -176,10 +176,14 @@ mod onnx {
         Error::Embedding(format!("{what}: {e}"))
     }
 
-    /// The process-wide ONNX Runtime environment, loaded once.
+    /// The process-wide ONNX Runtime environment, loaded once. Not finding the library is not remembered
+    /// (install it, or set ORT_DYLIB_PATH, and try again); a library that was found and failed to load is.
     fn environment() -> Result<&'static ort::environment::Environment> {
         static ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
             OnceLock::new();
+        if ENV.get().is_none() {
+            onnxruntime_library()?;
+        }
         ENV.get_or_init(|| {
             let lib = onnxruntime_library().map_err(|e| e.to_string())?;
             ort::init_from(&lib)

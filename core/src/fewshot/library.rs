@@ -431,6 +431,58 @@ pub fn append_entry(dir: &Path, file: &str, entry: &LibraryEntry) -> Result<()> 
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
 }
 
+/// A question and its SQL to add to the library.
+#[derive(Debug, Clone, Default)]
+pub struct NewExample {
+    pub question: String,
+    pub question_ko: Option<String>,
+    pub sql: String,
+    /// Default: `user-` and the question's first words.
+    pub id: Option<String>,
+    pub tags: Vec<String>,
+    /// `user` for `fewshot add`, `ask` for a promoted answer.
+    pub origin: String,
+}
+
+/// Verifies `new` (its SQL passes the guard and runs on `engine`), then appends it atomically to
+/// `dir/custom.jsonl`. Returns the entry as stored and the number of rows the SQL returned.
+pub async fn add_verified(
+    engine: &dyn crate::engine::QueryEngine,
+    dir: &Path,
+    new: NewExample,
+) -> Result<(LibraryEntry, usize)> {
+    if new.question.trim().is_empty() {
+        return Err(Error::Config("the question is empty".into()));
+    }
+    let (guarded, result) =
+        crate::sql::run_guarded(engine, &new.sql, &crate::engine::QueryOptions::default()).await?;
+    let id = new.id.unwrap_or_else(|| {
+        let slug: String = new
+            .question
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let slug: Vec<&str> = slug.split('-').filter(|s| !s.is_empty()).take(6).collect();
+        format!("user-{}", slug.join("-"))
+    });
+    let entry = LibraryEntry {
+        example: Example {
+            id,
+            question: new.question.trim().to_string(),
+            question_ko: new.question_ko,
+            sql: new.sql.trim().trim_end_matches(';').to_string(),
+            tables: guarded.tables.clone(),
+            tags: new.tags,
+        },
+        expect_rows: result.row_count > 0,
+        origin: Some(new.origin),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    append_entry(dir, "custom.jsonl", &entry)?;
+    Ok((entry, result.row_count))
+}
+
 #[cfg(test)]
 mod eval_tests {
     use super::*;

@@ -137,15 +137,27 @@ def prepare_embeddings(out: str | PathLike[str] | None = None) -> Path:
 
 
 def search_library(
-    question: str, k: int = 5, *, retriever: str = "auto", embed_model: str | PathLike[str] | None = None
+    question: str,
+    k: int = 5,
+    *,
+    retriever: str = "auto",
+    embed_model: str | PathLike[str] | None = None,
+    library: str | PathLike[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The verified library examples closest to ``question``: ``[{"id", "question", "sql", "score"}]``, best first.
 
     ``retriever``: ``auto`` (hybrid when the embedding model loads, else lexical with a warning), ``lexical``,
     ``dense`` or ``hybrid``. ``embed_model``: a sentence-transformers ONNX directory (default
-    ``ASKLAKE_EMBED_MODEL`` or ``~/.cache/asklake/models/all-MiniLM-L6-v2``).
+    ``ASKLAKE_EMBED_MODEL`` or ``~/.cache/asklake/models/all-MiniLM-L6-v2``). ``library``: a folder of extra
+    examples (``*.jsonl``, e.g. promoted answers) searched with the shipped ones.
     """
-    return _native.search_library(question, k, retriever, None if embed_model is None else str(embed_model))
+    return _native.search_library(
+        question,
+        k,
+        retriever,
+        None if embed_model is None else str(embed_model),
+        None if library is None else str(library),
+    )
 
 
 def benchmark(dataset: str | PathLike[str] | None = None) -> list[dict[str, Any]]:
@@ -205,7 +217,8 @@ class Text2Sql:
     ``llm`` defaults to :func:`llm_from_env` (the CLI's ``ASKLAKE_LLM`` / ``ASKLAKE_MODEL``). Library examples
     for the prompt come from ``retriever`` (``auto``, ``lexical``, ``dense``, ``hybrid``), unless ``examples``
     fixes them. ``rerank`` reorders them by the SQL skeleton of a draft query; ``self_consistency=N`` samples N
-    queries, runs them all and answers with the result most of them agree on.
+    queries, runs them all and answers with the result most of them agree on. ``library`` adds a folder of
+    examples (``*.jsonl``: your own and promoted ones, see :meth:`promote`) to the shipped ones.
     """
 
     def __init__(
@@ -224,6 +237,7 @@ class Text2Sql:
         embed_model: str | PathLike[str] | None = None,
         rerank: bool = False,
         self_consistency: int = 0,
+        library: str | PathLike[str] | None = None,
     ) -> None:
         if llm is None:
             llm = llm_from_env()
@@ -241,6 +255,7 @@ class Text2Sql:
             None if embed_model is None else str(embed_model),
             rerank,
             self_consistency,
+            None if library is None else str(library),
         )
 
     def ask(self, question: str) -> Answer:
@@ -266,3 +281,18 @@ class Text2Sql:
     def session(self) -> Session:
         """A conversation: follow-up questions see the previous ones."""
         return self._inner.session()
+
+    def promote(
+        self,
+        answer: Answer,
+        library: str | PathLike[str] = "fewshot/library",
+        *,
+        question_ko: str | None = None,
+        id: str | None = None,
+        tags: list[str] | None = None,
+    ) -> str:
+        """The feedback loop: after checking ``answer``, add its question and SQL to the library folder
+        (``library/custom.jsonl``; verified again by the guard and the engine) so similar questions get it as
+        an example. Returns the new example's id. Pipelines built afterwards with ``library=`` the same folder
+        use it (the CLI's ``--library``)."""
+        return self._inner.promote(answer, str(library), question_ko, id, tags)

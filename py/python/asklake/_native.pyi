@@ -148,12 +148,21 @@ class Text2Sql:
         embed_model: str | None = None,
         rerank: bool = False,
         self_consistency: int = 0,
+        library: str | None = None,
     ) -> None: ...
     def ask(self, question: str) -> Answer: ...
     def run(self, question: str) -> Answer: ...
     def prompt(self, question: str) -> dict[str, Any]: ...
     def explain_stream(self, answer: Answer) -> ExplainStream: ...
     def session(self) -> Session: ...
+    def promote(
+        self,
+        answer: Answer,
+        library: str,
+        question_ko: str | None = None,
+        id: str | None = None,
+        tags: list[str] | None = None,
+    ) -> str: ...
 
 class FakeAthena:
     url: str
@@ -178,7 +187,11 @@ def evaluate(
     out: str | None = None,
 ) -> dict[str, Any]: ...
 def search_library(
-    question: str, k: int = 5, retriever: str = "auto", embed_model: str | None = None
+    question: str,
+    k: int = 5,
+    retriever: str = "auto",
+    embed_model: str | None = None,
+    library: str | None = None,
 ) -> list[dict[str, Any]]: ...
 def bedrock(model: str = "sonnet", region: str | None = None, endpoint_url: str | None = None) -> Llm: ...
 def openai_compatible(
