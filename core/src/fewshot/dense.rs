@@ -23,6 +23,9 @@ pub struct DenseRetriever {
     index: Box<dyn VectorIndex>,
     /// Which example each indexed vector belongs to.
     owner: Vec<usize>,
+    /// Synonym groups: questions are embedded with their canonical words added (an English model then has
+    /// "Lambda" to read in "람다 함수 오류").
+    glossary: Arc<crate::schema::context::Glossary>,
 }
 
 impl std::fmt::Debug for DenseRetriever {
@@ -79,6 +82,7 @@ impl DenseRetriever {
             embedder,
             index: idx,
             owner,
+            glossary: Arc::new(crate::schema::context::Glossary::builtin()),
         })
     }
 
@@ -105,9 +109,16 @@ impl DenseRetriever {
         if question.trim().is_empty() {
             return Ok(Vec::new());
         }
+        // Only questions the model cannot fully read get the glossary's canonical words: an English question
+        // already says what it means, and extra words only blur its embedding.
+        let text = if self.embedder.reads(question) < 1.0 {
+            self.glossary.expand(question)
+        } else {
+            question.to_string()
+        };
         let q = self
             .embedder
-            .embed(&[question.to_string()])
+            .embed(&[text])
             .await?
             .pop()
             .ok_or_else(|| Error::Embedding("no vector for the question".into()))?;
@@ -205,6 +216,8 @@ impl HybridRetriever {
     pub async fn scores(&self, question: &str) -> Result<Vec<(usize, f32)>> {
         let lex = self.lexical.scores(question);
         let dense = self.dense.scores(question).await?;
+        // How much the model reads the question as asked: canonical words added by the glossary do not make
+        // an English model understand the rest of a Korean sentence.
         let reads = self.dense.embedder.reads(question);
         Ok(rrf(
             &[

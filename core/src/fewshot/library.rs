@@ -176,6 +176,8 @@ pub struct LexicalRetriever {
     lengths: Vec<f32>,
     avg_len: f32,
     idf: HashMap<String, f32>,
+    /// Synonym groups for query expansion (`fewshot/glossary.yaml`).
+    glossary: std::sync::Arc<crate::schema::context::Glossary>,
 }
 
 const K1: f32 = 1.2;
@@ -225,7 +227,13 @@ impl LexicalRetriever {
             lengths,
             avg_len: avg_len.max(1.0),
             idf,
+            glossary: std::sync::Arc::new(crate::schema::context::Glossary::builtin()),
         }
+    }
+
+    /// The glossary whose synonyms expand questions.
+    pub fn glossary(&self) -> &std::sync::Arc<crate::schema::context::Glossary> {
+        &self.glossary
     }
 
     /// The examples, in the order scores refer to.
@@ -247,6 +255,11 @@ impl LexicalRetriever {
         if q.is_empty() {
             return Vec::new();
         }
+        // Ranking also counts the synonyms' canonical words; coverage stays on the question's own words (the
+        // library-answer threshold was calibrated on them).
+        let mut ranked: Vec<String> = terms(&self.glossary.expand(question));
+        ranked.sort();
+        ranked.dedup();
         let unseen = ((self.docs.len() as f32 + 0.5) / 0.5 + 1.0).ln();
         let idf = |t: &String| self.idf.get(t).copied().unwrap_or(unseen);
         let total: f32 = q.iter().map(idf).sum();
@@ -256,7 +269,7 @@ impl LexicalRetriever {
             .enumerate()
             .map(|(i, d)| {
                 let norm = K1 * (1.0 - B + B * self.lengths[i] / self.avg_len);
-                let raw: f32 = q
+                let raw: f32 = ranked
                     .iter()
                     .filter_map(|t| {
                         let tf = *d.get(t)?;

@@ -27,6 +27,10 @@ pub struct Term {
 pub struct Glossary {
     pub terms: Vec<Term>,
     pub sources: BTreeMap<String, Vec<String>>,
+    /// Groups of words meaning the same thing, in English and Korean; the first of a group is what the
+    /// library's questions say. Retrieval adds it to questions that use another member.
+    #[serde(default)]
+    pub synonyms: Vec<Vec<String>>,
 }
 
 impl Glossary {
@@ -36,11 +40,45 @@ impl Glossary {
         Self::from_yaml(include_str!("../../../fewshot/glossary.yaml")).unwrap_or(Glossary {
             terms: Vec::new(),
             sources: BTreeMap::new(),
+            synonyms: Vec::new(),
         })
     }
 
     pub fn from_yaml(text: &str) -> Result<Self> {
         serde_yaml_ng::from_str(text).map_err(|e| Error::Config(format!("glossary: {e}")))
+    }
+
+    /// The question with the canonical words of every synonym group it uses another member of ("람다 함수
+    /// 오류" → "람다 함수 오류 Lambda"): cross-lingual query expansion for retrieval. ASCII members match whole
+    /// words (case-insensitive), Hangul ones as substrings (Korean attaches particles).
+    pub fn expand(&self, question: &str) -> String {
+        let lower = question.to_lowercase();
+        let has = |phrase: &str| -> bool {
+            let p = phrase.to_lowercase();
+            if p.is_empty() {
+                return false;
+            }
+            if !p.is_ascii() {
+                return lower.contains(&p);
+            }
+            lower.match_indices(&p).any(|(i, _)| {
+                let before = lower[..i].chars().next_back();
+                let after = lower[i + p.len()..].chars().next();
+                !before.is_some_and(|c| c.is_ascii_alphanumeric())
+                    && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+            })
+        };
+        let mut out = question.to_string();
+        for group in &self.synonyms {
+            let Some(canonical) = group.first() else {
+                continue;
+            };
+            if !has(canonical) && group[1..].iter().any(|m| has(m)) {
+                out.push(' ');
+                out.push_str(canonical);
+            }
+        }
+        out
     }
 
     /// Terms relevant to the selected sources (or to all).
@@ -366,6 +404,24 @@ pub fn sanitize_row(row: &serde_json::Map<String, serde_json::Value>) -> String 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn synonyms_expand_questions_across_languages() {
+        let g = Glossary::builtin();
+        assert!(g.synonyms.len() >= 20);
+        // Hangul members match inside words (particles attach), and add the library's word once.
+        assert_eq!(
+            g.expand("람다 함수 실행 오류"),
+            "람다 함수 실행 오류 Lambda errors invocations"
+        );
+        assert!(g.expand("웹 방화벽이 막은 IP").contains("WAF"));
+        // ASCII members match whole words only: "tags" is not "tag" inside "stage", and "IP" not "zip".
+        assert_eq!(g.expand("which stage zipped"), "which stage zipped");
+        assert!(g.expand("logins without a second factor").ends_with("MFA"));
+        // A question already using the canonical word is left alone.
+        assert_eq!(g.expand("root usage"), "root usage");
+    }
+
     use super::*;
     use crate::schema::security_lake::SecurityLakeTable;
     use crate::schema::security_lake_columns;
