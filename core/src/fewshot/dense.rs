@@ -23,6 +23,8 @@ pub struct DenseRetriever {
     index: Box<dyn VectorIndex>,
     /// Which example each indexed vector belongs to.
     owner: Vec<usize>,
+    /// The most vectors any one example has (its English and Korean questions).
+    per_example: usize,
     /// Synonym groups: questions are embedded with their canonical words added (an English model then has
     /// "Lambda" to read in "람다 함수 오류").
     glossary: Arc<crate::schema::context::Glossary>,
@@ -41,6 +43,14 @@ impl std::fmt::Debug for DenseRetriever {
 /// The texts indexed for an example: its question, and its Korean question when present.
 fn texts_of(e: &Example) -> impl Iterator<Item = &str> {
     std::iter::once(e.question.as_str()).chain(e.question_ko.as_deref())
+}
+
+fn texts_per_example(examples: &[Example]) -> usize {
+    examples
+        .iter()
+        .map(|e| texts_of(e).count())
+        .max()
+        .unwrap_or(1)
 }
 
 impl DenseRetriever {
@@ -78,11 +88,12 @@ impl DenseRetriever {
             idx.add(&flat)?;
         }
         Ok(DenseRetriever {
+            per_example: texts_per_example(&examples),
             examples,
             embedder,
             index: idx,
             owner,
-            glossary: Arc::new(crate::schema::context::Glossary::builtin()),
+            glossary: crate::schema::context::Glossary::shared(),
         })
     }
 
@@ -104,8 +115,11 @@ impl DenseRetriever {
         &self.embedder
     }
 
-    /// (example number, best cosine similarity), best first.
-    pub async fn scores(&self, question: &str) -> Result<Vec<(usize, f32)>> {
+    /// The best `limit` examples as (example number, best cosine similarity), best first. An example has at
+    /// most `per_example` vectors, so the best `limit` examples' best vectors are among the top
+    /// `limit × per_example` vectors: only that many are searched (an approximate index over a large
+    /// library is never asked for all of it).
+    pub async fn scores(&self, question: &str, limit: usize) -> Result<Vec<(usize, f32)>> {
         if question.trim().is_empty() {
             return Ok(Vec::new());
         }
@@ -122,7 +136,9 @@ impl DenseRetriever {
             .await?
             .pop()
             .ok_or_else(|| Error::Embedding("no vector for the question".into()))?;
-        let hits = self.index.search(&q, self.index.len())?;
+        let hits = self
+            .index
+            .search(&q, limit.saturating_mul(self.per_example))?;
         let mut best: Vec<Option<f32>> = vec![None; self.examples.len()];
         for (row, s) in hits {
             let e = self.owner[row];
@@ -136,6 +152,7 @@ impl DenseRetriever {
             .filter_map(|(i, s)| Some((i, s?)))
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(limit);
         Ok(out)
     }
 }
@@ -154,7 +171,7 @@ impl FewShotRetriever for DenseRetriever {
     async fn retrieve(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
         Ok(super::top_k(
             &self.examples,
-            self.scores(question).await?,
+            self.scores(question, k).await?,
             k,
         ))
     }
@@ -215,7 +232,7 @@ impl HybridRetriever {
 
     pub async fn scores(&self, question: &str) -> Result<Vec<(usize, f32)>> {
         let lex = self.lexical.scores(question);
-        let dense = self.dense.scores(question).await?;
+        let dense = self.dense.scores(question, self.depth).await?;
         // How much the model reads the question as asked: canonical words added by the glossary do not make
         // an English model understand the rest of a Korean sentence.
         let reads = self.dense.embedder.reads(question);

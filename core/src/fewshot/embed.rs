@@ -181,11 +181,11 @@ mod onnx {
     fn environment() -> Result<&'static ort::environment::Environment> {
         static ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
             OnceLock::new();
-        if ENV.get().is_none() {
-            onnxruntime_library()?;
+        if let Some(env) = ENV.get() {
+            return env.as_ref().map_err(|e| Error::Embedding(e.clone()));
         }
+        let lib = onnxruntime_library()?;
         ENV.get_or_init(|| {
-            let lib = onnxruntime_library().map_err(|e| e.to_string())?;
             ort::init_from(&lib)
                 .map_err(|e| format!("loading ONNX Runtime from {}: {e}", lib.display()))?
                 .with_name("asklake")

@@ -227,7 +227,7 @@ impl LexicalRetriever {
             lengths,
             avg_len: avg_len.max(1.0),
             idf,
-            glossary: std::sync::Arc::new(crate::schema::context::Glossary::builtin()),
+            glossary: crate::schema::context::Glossary::shared(),
         }
     }
 

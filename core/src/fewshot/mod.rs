@@ -178,7 +178,22 @@ pub async fn load_embedder(
         })?;
     #[cfg(feature = "onnx")]
     {
-        Ok(std::sync::Arc::new(embed::OnnxEmbedder::load(&dir)?))
+        // One loaded model per directory and process: every pipeline, search and evaluation shares its ONNX
+        // session instead of loading the weights again.
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, OnceLock};
+        static LOADED: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<embed::OnnxEmbedder>>>> =
+            OnceLock::new();
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let loaded = LOADED.get_or_init(Default::default);
+        if let Some(e) = loaded.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(e);
+        }
+        let e = Arc::new(embed::OnnxEmbedder::load(&dir)?);
+        if let Ok(mut m) = loaded.lock() {
+            m.insert(key, e.clone());
+        }
+        Ok(e)
     }
     #[cfg(not(feature = "onnx"))]
     {

@@ -34,6 +34,13 @@ pub struct Glossary {
 }
 
 impl Glossary {
+    /// The shipped glossary, parsed once per process (retrievers share it).
+    pub fn shared() -> std::sync::Arc<Glossary> {
+        static G: std::sync::OnceLock<std::sync::Arc<Glossary>> = std::sync::OnceLock::new();
+        G.get_or_init(|| std::sync::Arc::new(Self::builtin()))
+            .clone()
+    }
+
     /// The glossary shipped with asklake.
     pub fn builtin() -> Self {
         // Checked by a unit test; an empty glossary only weakens prompts.
