@@ -1,5 +1,5 @@
-//! Checks the compiled-in Security Lake schemas against AWS's published ones in ../shared/reference
-//! (recursively: every column, nested field, order and type).
+//! Checks the compiled-in Security Lake schemas against AWS's published ones, kept as test data in
+//! `tests/data/security-lake/` (recursively: every column, nested field, order and type).
 
 use std::path::PathBuf;
 
@@ -7,14 +7,7 @@ use asklake::schema::{DataType, Field, Source, SourceVersion, security_lake_colu
 use serde_json::Value;
 
 fn reference_dir() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/security-lake");
-    assert!(
-        dir.is_dir(),
-        "reference material missing at {}: tests need ../shared beside the checkout",
-        dir.display()
-    );
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/security-lake")
 }
 
 /// The reference JSON column, as the catalog type.
