@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-cargo build --release -p asklake
+cargo build --release -p asklake-cli
 ASKLAKE="$CARGO_TARGET_DIR/release/asklake"
 [ -f asklake-demo/manifest.json ] || "$ASKLAKE" demo --dir asklake-demo
 QUESTION="Which source IPs made the most API calls last week?"

@@ -21,7 +21,8 @@ rm -rf "$WHEELS"
 # maturin's repair step patches the built library in place (it is hard-linked into cargo's deps), so a cached
 # build would name an already-renamed libduckdb: remove it so cargo relinks it.
 find "$CARGO_TARGET_DIR" -name 'lib_native*.so' -delete
-(cd py && maturin build --quiet --out "$WHEELS")
+# The same (dev) profile as the Rust tests: one build of the dependencies serves both.
+(cd py && maturin build --quiet --profile dev --out "$WHEELS")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$PY" -m venv "$WORK/venv"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 FEATURES=()
-[ -n "${ASKLAKE_NO_FAISS:-}" ] || FEATURES=(--features asklake/faiss)
+[ -n "${ASKLAKE_NO_FAISS:-}" ] || FEATURES=(--features asklake-cli/faiss)
 cargo test --workspace --all-targets "${FEATURES[@]}" "$@"
 cargo test --workspace --doc
 bash scripts/test-python.sh

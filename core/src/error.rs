@@ -7,6 +7,83 @@ use std::time::Duration;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why the SQL guard refused a query (front ends and Python read it as a string: `write`, `cost`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GuardCode {
+    /// No SQL.
+    Empty,
+    /// Longer than the guard accepts.
+    TooLong,
+    /// NUL or other control characters in the text.
+    ControlCharacter,
+    /// Not valid SQL in the Athena dialect.
+    Parse,
+    /// More than one statement.
+    MultipleStatements,
+    /// Writes, DDL, settings, transactions: anything but a read.
+    Write,
+    /// A clause the engines cannot run safely (INTO, locking, …).
+    Clause,
+    /// A construct the guard does not allow.
+    Unsupported,
+    /// A table-valued function, file path or other non-table source.
+    Table,
+    /// A table that is not in the catalog.
+    UnknownTable,
+    /// A function that reads files, the environment or the system.
+    Function,
+    /// A bad LIMIT / FETCH.
+    Limit,
+    /// Athena: a full scan without a time filter.
+    Cost,
+    /// A table function (`read_csv(…)`, `TABLE(…)`) in FROM.
+    TableFunction,
+    /// COPY, UNLOAD: reads or writes files.
+    FileAccess,
+    /// ATTACH / DETACH of another database.
+    Attach,
+    /// INSTALL / LOAD of an extension.
+    Extension,
+    /// SET, PRAGMA: engine settings.
+    Settings,
+    /// Any other statement that is not a query.
+    NotAQuery,
+}
+
+impl GuardCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::TooLong => "too_long",
+            Self::ControlCharacter => "control_character",
+            Self::Parse => "parse",
+            Self::MultipleStatements => "multiple_statements",
+            Self::Write => "write",
+            Self::Clause => "clause",
+            Self::Unsupported => "unsupported",
+            Self::Table => "table",
+            Self::UnknownTable => "unknown_table",
+            Self::Function => "function",
+            Self::Limit => "limit",
+            Self::Cost => "cost",
+            Self::TableFunction => "table_function",
+            Self::FileAccess => "file_access",
+            Self::Attach => "attach",
+            Self::Extension => "extension",
+            Self::Settings => "settings",
+            Self::NotAQuery => "not_a_query",
+        }
+    }
+}
+
+impl std::fmt::Display for GuardCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why the engine refused or failed a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,7 +101,7 @@ pub enum QueryErrorKind {
 pub enum Error {
     /// The SQL guard refused the query. `reason` says what to change.
     #[error("query rejected ({code}): {reason}")]
-    Guard { code: &'static str, reason: String },
+    Guard { code: GuardCode, reason: String },
 
     /// Static validation against the catalog failed (unknown table or column, with the closest names).
     #[error("invalid query: {0}")]
@@ -202,7 +279,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn guard(code: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn guard(code: GuardCode, reason: impl Into<String>) -> Self {
         Error::Guard {
             code,
             reason: reason.into(),
@@ -216,7 +293,7 @@ mod tests {
 
     #[test]
     fn repairable_kinds() {
-        assert!(Error::guard("write", "no").is_repairable());
+        assert!(Error::guard(GuardCode::Write, "no").is_repairable());
         assert!(Error::Validation("x".into()).is_repairable());
         assert!(!Error::Config("x".into()).is_repairable());
         assert!(!Error::Timeout(Duration::from_secs(1)).is_repairable());

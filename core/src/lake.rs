@@ -83,11 +83,9 @@ impl Manifest {
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST);
-        let tmp = dir.join(format!("{MANIFEST}.tmp"));
         let text =
             serde_json::to_string_pretty(self).map_err(|e| Error::Internal(e.to_string()))?;
-        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+        crate::io::write_atomic(&path, text.as_bytes())
     }
 }
 

@@ -15,18 +15,22 @@
 //!   WHERE time_dt > current_timestamp - INTERVAL '7' DAY
 //!   GROUP BY 1 ORDER BY 2 DESC LIMIT 10"#;
 //! let (_guarded, result) = asklake::sql::run_guarded(&lake, sql, &QueryOptions::default()).await?;
-//! println!("{}", asklake::engine::format::to_table(&result, 60));
+//! println!("{}", asklake::engine::format::to_csv(&result));
 //! # Ok(()) }
 //! ```
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(any(feature = "bedrock", feature = "athena"))]
+pub mod aws;
+pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fewshot;
+pub mod io;
 pub mod lake;
 pub mod llm;
 pub mod pipeline;

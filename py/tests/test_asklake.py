@@ -34,6 +34,79 @@ def test_stub_matches_the_native_module():
     assert (Path(asklake.__file__).parent / "py.typed").exists()
 
 
+def _params(fn) -> list[tuple[str, str]]:
+    import inspect
+
+    return [(p.name, p.kind.name) for p in inspect.signature(fn).parameters.values() if p.name != "self"]
+
+
+def test_stub_signatures_match_the_native_ones():
+    """Every function and method in the stub takes the parameters (names, kinds, order) the extension does."""
+    stub = ast.parse(Path(asklake.__file__).with_name("_native.pyi").read_text())
+
+    def stub_params(f: ast.FunctionDef) -> list[tuple[str, str]]:
+        a = f.args
+        out = [(x.arg, "POSITIONAL_OR_KEYWORD") for x in a.posonlyargs + a.args if x.arg != "self"]
+        if a.vararg:
+            out.append((a.vararg.arg, "VAR_POSITIONAL"))
+        out += [(x.arg, "KEYWORD_ONLY") for x in a.kwonlyargs]
+        if a.kwarg:
+            out.append((a.kwarg.arg, "VAR_KEYWORD"))
+        return out
+
+    def native_params(obj) -> list[tuple[str, str]]:
+        # pyo3 marks parameters positional-or-keyword; compare names and kinds on that footing.
+        return [(n, "POSITIONAL_OR_KEYWORD" if k == "POSITIONAL_ONLY" else k) for n, k in _params(obj)]
+
+    checked = 0
+    for node in stub.body:
+        if isinstance(node, ast.FunctionDef):
+            assert stub_params(node) == native_params(getattr(_native, node.name)), node.name
+            checked += 1
+        if isinstance(node, ast.ClassDef):
+            cls = getattr(_native, node.name)
+            for item in node.body:
+                if (
+                    not isinstance(item, ast.FunctionDef)
+                    or item.name.startswith("__")
+                    and item.name != "__init__"
+                ):
+                    continue
+                if any(isinstance(d, ast.Name) and d.id == "property" for d in item.decorator_list):
+                    continue
+                target = cls if item.name == "__init__" else getattr(cls, item.name)
+                if item.name == "__init__" and cls.__text_signature__ is None:
+                    continue
+                assert stub_params(item) == native_params(target), f"{node.name}.{item.name}"
+                checked += 1
+    assert checked > 20
+
+
+def test_from_config_and_config_show(lake, tmp_path, monkeypatch):
+    conf = tmp_path / "asklake.toml"
+    conf.write_text(
+        f'[engine]\nlake = "{lake.path}"\n\n[pipeline]\nmax_rows = 7\nexplain = false\n\n'
+        "[profiles.strict.pipeline]\nmax_attempts = 1\n"
+    )
+    monkeypatch.delenv("ASKLAKE_LLM", raising=False)
+    shown = asklake.config_show(conf, profile="strict", model="haiku")
+    assert "max_rows = 7  # " in shown and "max_attempts = 1  # profile strict" in shown
+    assert 'model = "haiku"  # model=' in shown
+    t2s = asklake.Text2Sql.from_config(conf, retriever="lexical", as_of=AS_OF)
+    a = t2s.ask("Are there logs of root account usage?")
+    assert a.source == "library" and a.row_count <= 7
+    with pytest.raises(asklake.ConfigError, match="line 2"):
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[pipeline]\nmax_rowz = 1\n")
+        asklake.Text2Sql.from_config(bad)
+    with pytest.raises(asklake.ConfigError, match="modle"):
+        asklake.Text2Sql(lake, asklake.NoLLM(), modle="x")
+    with pytest.raises(asklake.ConfigError, match="max_rows"):
+        asklake.Text2Sql(lake, asklake.NoLLM(), max_rows=0)
+    # The same time forms as the CLI's --as-of.
+    assert asklake.LocalLake(lake.path, as_of="2026-11-28 00:00:00").tables() == lake.tables()
+
+
 def test_local_lake_tables_schema_sql(lake):
     tables = lake.tables()
     assert len(tables) == 10 and CT2 in tables

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_sdk_athena::Client;
 use aws_sdk_athena::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_athena::operation::RequestId;
 use aws_sdk_athena::types::{
     ColumnInfo, QueryExecutionContext, QueryExecutionState, ResultConfiguration, TableMetadata,
 };
@@ -24,7 +23,7 @@ use crate::arrow::array::{
 };
 use crate::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema, TimeUnit};
 use crate::arrow::record_batch::RecordBatch;
-use crate::error::{Error, QueryErrorKind, Result, ServiceError, ServiceErrorKind};
+use crate::error::{Error, GuardCode, QueryErrorKind, Result, ServiceError, ServiceErrorKind};
 use crate::llm::retry::{RetryPolicy, retry};
 use crate::schema::security_lake::{SecurityLakeTable, SourceVersion};
 use crate::schema::{Catalog, DataType, Field, TableInfo};
@@ -88,16 +87,19 @@ pub struct AthenaEngine {
 impl AthenaEngine {
     /// Loads credentials, region and endpoint from the standard AWS chain; `region` overrides it.
     pub async fn from_env(region: Option<String>, config: AthenaConfig) -> Result<Self> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r));
-        }
-        let shared = loader.load().await;
-        if shared.region().is_none() {
-            return Err(Error::Config(
-                "no AWS region for Athena: pass --region or set AWS_REGION".into(),
-            ));
-        }
+        let settings = crate::aws::ClientSettings {
+            region,
+            ..Default::default()
+        };
+        Self::connect(&settings, config).await
+    }
+
+    /// Like [`AthenaEngine::from_env`], with a region, endpoint or timeouts of the caller's.
+    pub async fn connect(
+        settings: &crate::aws::ClientSettings,
+        config: AthenaConfig,
+    ) -> Result<Self> {
+        let shared = crate::aws::sdk_config("Athena", settings).await?;
         let conf = aws_sdk_athena::config::Builder::from(&shared)
             .retry_config(aws_sdk_athena::config::retry::RetryConfig::disabled())
             .build();
@@ -219,7 +221,7 @@ impl AthenaEngine {
             {
                 self.stop(id).await;
                 return Err(Error::guard(
-                    "cost",
+                    GuardCode::Cost,
                     format!(
                         "the query scanned more than {max} bytes and was stopped; narrow the time window \
                          (time_dt / eventday) or select fewer columns"
@@ -413,44 +415,11 @@ fn protocol(msg: &str) -> Error {
     Error::Service(ServiceError::new(NAME, ServiceErrorKind::Protocol, msg))
 }
 
-fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
+fn sdk_error<E>(e: SdkError<E, aws_sdk_athena::config::http::HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    SdkError<E, R>: ProvideErrorMetadata + RequestId,
-    R: std::fmt::Debug,
 {
-    let code = e.code().map(String::from);
-    let request_id = e.request_id().map(String::from);
-    let message = e
-        .message()
-        .map(String::from)
-        .unwrap_or_else(|| crate::error::error_chain(&e));
-    let throttled = matches!(
-        code.as_deref(),
-        Some("TooManyRequestsException" | "ThrottlingException" | "ThrottledException")
-    );
-    let mut err = match &e {
-        SdkError::ServiceError(_) if throttled => ServiceError::throttled(NAME, message),
-        SdkError::ServiceError(_) => {
-            let server = code.as_deref() == Some("InternalServerException");
-            let mut s = ServiceError::new(NAME, ServiceErrorKind::Api, message);
-            s.retryable = server;
-            s
-        }
-        SdkError::TimeoutError(_) => ServiceError::new(NAME, ServiceErrorKind::Timeout, message),
-        SdkError::DispatchFailure(_) => {
-            ServiceError::new(NAME, ServiceErrorKind::Transport, message)
-        }
-        SdkError::ResponseError(_) => {
-            let mut s = ServiceError::new(NAME, ServiceErrorKind::Protocol, message);
-            s.retryable = true;
-            s
-        }
-        _ => ServiceError::new(NAME, ServiceErrorKind::Protocol, message),
-    };
-    err.code = code;
-    err.request_id = request_id;
-    Error::Service(err)
+    Error::Service(crate::aws::service_error(NAME, e))
 }
 
 /// Arrow type for an Athena result type name; nested and unusual types stay text.
@@ -709,7 +678,7 @@ pub fn check_time_filter(statement: &Statement, catalog: &Catalog) -> Result<()>
         if !ok {
             let col = version.time_column();
             return Err(Error::guard(
-                "cost",
+                GuardCode::Cost,
                 format!(
                     "the query reads {} without a time filter, which scans the whole table on Athena; add a \
                      condition on {col}, e.g. WHERE {}",

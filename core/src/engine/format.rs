@@ -150,15 +150,21 @@ pub fn to_json(result: &QueryResult) -> Value {
     })
 }
 
-/// RFC 4180 CSV with a header row.
-pub fn to_csv(result: &QueryResult) -> String {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
+/// One RFC 4180 CSV field, quoted when it needs to be.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
     }
+}
+
+/// RFC 4180 CSV with a header row; nested values (structs, arrays, maps) as JSON text.
+///
+/// Written here rather than with `arrow-csv`: its writer rejects struct, list and map columns, which OCSF
+/// results carry routinely (`actor.user`, `resources`, `unmapped`).
+pub fn to_csv(result: &QueryResult) -> String {
+    let field = csv_field;
     let mut out = String::new();
     let header: Vec<String> = result
         .schema
@@ -186,56 +192,4 @@ pub fn to_csv(result: &QueryResult) -> String {
         }
     }
     out
-}
-
-/// An aligned text table; long cells are cut to `max_width` characters.
-pub fn to_table(result: &QueryResult, max_width: usize) -> String {
-    let header: Vec<String> = result
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let cut = |s: String| -> String {
-        let s = s.replace(['\n', '\r', '\t'], " ");
-        if s.chars().count() > max_width {
-            format!(
-                "{}…",
-                s.chars()
-                    .take(max_width.saturating_sub(1))
-                    .collect::<String>()
-            )
-        } else {
-            s
-        }
-    };
-    let rows: Vec<Vec<String>> = rows_text(result)
-        .into_iter()
-        .map(|r| r.into_iter().map(cut).collect())
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        format!("| {} |", padded.join(" | "))
-    };
-    let sep = format!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    let mut out = vec![line(&header), sep];
-    out.extend(rows.iter().map(|r| line(r)));
-    out.join("\n")
 }

@@ -5,6 +5,7 @@
 pub mod athena;
 #[cfg(all(feature = "athena", feature = "test-utils"))]
 pub mod athena_fake;
+pub mod compare;
 pub mod duckdb;
 pub mod format;
 pub mod trino_compat;

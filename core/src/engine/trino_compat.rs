@@ -10,7 +10,7 @@ use sqlparser::ast::{
     TableFactor, Value, VisitMut, VisitorMut,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, GuardCode, Result};
 use crate::sql::dialect;
 
 /// Rewrites one Athena statement into DuckDB SQL.
@@ -25,7 +25,7 @@ pub fn to_duckdb(sql: &str, as_of: Option<DateTime<Utc>>, max_rows: Option<u64>)
     })?;
     if statements.len() != 1 {
         return Err(Error::guard(
-            "multiple_statements",
+            GuardCode::MultipleStatements,
             "exactly one statement is run at a time",
         ));
     }

@@ -37,16 +37,6 @@ impl std::fmt::Debug for CachedLlm {
     }
 }
 
-/// FNV-1a, 64 bits: stable across Rust versions and platforms, unlike std's hasher.
-fn fnv(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 /// The cache key of a request to `model`.
 pub fn key(model: &str, req: &ChatRequest) -> String {
     let mut text = format!(
@@ -60,9 +50,8 @@ pub fn key(model: &str, req: &ChatRequest) -> String {
     if req.sample > 0 {
         text.push_str(&format!("\u{0}sample {}", req.sample));
     }
-    // Two independent halves make accidental collisions negligible for evaluation-sized caches.
-    let rev: Vec<u8> = text.bytes().rev().collect();
-    format!("{:016x}{:016x}", fnv(text.as_bytes()), fnv(&rev))
+    // 128 bits make accidental collisions negligible for evaluation-sized caches.
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
 }
 
 impl CachedLlm {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::{Comparison, columns_match, compare, compare_with_ties};
+use crate::engine::compare::{Comparison, columns_match, compare, compare_with_ties};
 use crate::engine::{QueryEngine, QueryOptions, QueryResult};
 use crate::error::{Error, Result};
 use crate::fewshot::library::{LexicalRetriever, Library};
@@ -498,7 +498,8 @@ impl Gold {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        if let Some((limit, keys, extended_sql)) = super::compare::limit_and_order(&q.sql, &columns)
+        if let Some((limit, keys, extended_sql)) =
+            crate::engine::compare::limit_and_order(&q.sql, &columns)
             && gold.result.row_count as u64 == limit
             && !keys.is_empty()
         {

@@ -43,7 +43,11 @@ pub struct BedrockEmbedder {
 impl BedrockEmbedder {
     /// Credentials, region and endpoint from the standard AWS chain (as for the Bedrock LLM).
     pub async fn from_env(model: &str) -> Result<Self> {
-        let client = crate::llm::bedrock::client_from_env(Duration::from_secs(60)).await?;
+        let settings = crate::aws::ClientSettings {
+            call_timeout: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        let client = crate::llm::bedrock::client(&settings).await?;
         Self::with_client(client, model)
     }
 

@@ -79,8 +79,7 @@ pub fn default_model_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ASKLAKE_EMBED_MODEL").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    let home = std::env::var_os("HOME")?;
-    Some(Path::new(&home).join(".cache/asklake/models/all-MiniLM-L6-v2"))
+    Some(dirs::cache_dir()?.join("asklake/models/all-MiniLM-L6-v2"))
 }
 
 /// The ONNX Runtime shared library to load: `ORT_DYLIB_PATH` when set; else the `onnxruntime` Python package of
@@ -464,12 +463,7 @@ mod onnx {
             .and_then(|_| f.read_exact(&mut tail))
             .map_err(|e| Error::io(model, e))?;
         let tok = std::fs::read(tokenizer).map_err(|e| Error::io(tokenizer, e))?;
-        let mut h = super::Fnv::default();
-        h.write(&len.to_le_bytes());
-        h.write(&head);
-        h.write(&tail);
-        h.write(&tok);
-        Ok(h.0)
+        Ok(super::hash_parts(&[&len.to_le_bytes(), &head, &tail, &tok]))
     }
 
     fn normalize(v: &mut [f32]) {
@@ -505,32 +499,15 @@ mod onnx {
     }
 }
 
-/// 64-bit FNV-1a, for cache keys (stable across runs and platforms).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv(pub u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+/// A 64-bit hash of length-prefixed parts, for cache keys and file names (xxh3: stable across runs,
+/// versions and platforms, unlike std's hasher).
+pub(crate) fn hash_parts(parts: &[&[u8]]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
     }
-}
-
-impl Fnv {
-    pub fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= *b as u64;
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    pub fn hash(parts: &[&[u8]]) -> u64 {
-        let mut h = Fnv::default();
-        for p in parts {
-            h.write(&(p.len() as u64).to_le_bytes());
-            h.write(p);
-        }
-        h.0
-    }
+    h.digest()
 }
 
 /// Embeddings on disk, one file per model (`<dir>/<model hash>.emb`): a header with the model id and
@@ -552,7 +529,7 @@ impl EmbeddingCache {
         if let Some(d) = std::env::var_os("ASKLAKE_CACHE_DIR").filter(|d| !d.is_empty()) {
             return Some(PathBuf::from(d).join("embeddings"));
         }
-        Some(Path::new(&std::env::var_os("HOME")?).join(".cache/asklake/embeddings"))
+        Some(dirs::cache_dir()?.join("asklake/embeddings"))
     }
 
     /// Opens (or starts) the cache of `model` in `dir`. A file that is unreadable, from another model or
@@ -560,7 +537,7 @@ impl EmbeddingCache {
     pub fn open(dir: &Path, model: &str, dim: usize) -> Self {
         let path = dir.join(format!(
             "{:016x}.emb",
-            Fnv::hash(&[model.as_bytes(), &(dim as u64).to_le_bytes()])
+            hash_parts(&[model.as_bytes(), &(dim as u64).to_le_bytes()])
         ));
         let vectors = std::fs::read(&path)
             .ok()
@@ -605,7 +582,7 @@ impl EmbeddingCache {
     }
 
     fn key(text: &str) -> u64 {
-        Fnv::hash(&[text.as_bytes()])
+        hash_parts(&[text.as_bytes()])
     }
 
     pub fn path(&self) -> &Path {
@@ -692,11 +669,7 @@ impl EmbeddingCache {
                 b.extend_from_slice(&x.to_le_bytes());
             }
         }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &b).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        crate::io::write_atomic(&self.path, &b)?;
         self.dirty = false;
         Ok(())
     }

@@ -416,32 +416,48 @@ pub async fn evaluate(
         .collect())
 }
 
-/// Appends a verified entry to `file` atomically (write a temporary file, then rename). The caller verifies
-/// the SQL first; ids must be unique in the folder's library.
-pub fn append_entry(dir: &Path, file: &str, entry: &LibraryEntry) -> Result<()> {
-    let existing = Library::load(dir).unwrap_or_default();
-    if existing.get(&entry.example.id).is_some()
-        || Library::builtin()?.get(&entry.example.id).is_some()
-    {
+/// Longest question a library example may have, in characters (the pipeline's limit).
+const MAX_QUESTION_CHARS: usize = 2000;
+
+/// Checks an id before anything is written: the loader must be able to read the entry back.
+fn check_id(id: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    if id.is_empty() || id.len() > 80 || !id.chars().all(ok_char) {
         return Err(Error::Config(format!(
-            "an example with id {:?} already exists",
-            entry.example.id
+            "example id {id:?}: use 1 to 80 characters of a-z, 0-9, '-', '_' or '.'"
         )));
     }
+    Ok(())
+}
+
+/// Appends a verified entry to `file`: under an advisory lock on the folder's library (parallel writers take
+/// turns, none loses an entry), checking the id is unique, and rewriting the file atomically. The caller
+/// verifies the SQL first.
+pub fn append_entry(dir: &Path, file: &str, entry: &LibraryEntry) -> Result<()> {
+    check_id(&entry.example.id)?;
     let path = dir.join(file);
-    let mut text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    if !text.is_empty() && !text.ends_with('\n') {
+    crate::io::with_lock(&dir.join(".library.lock"), || {
+        let existing = Library::load(dir)?;
+        if existing.get(&entry.example.id).is_some()
+            || Library::builtin()?.get(&entry.example.id).is_some()
+        {
+            return Err(Error::Config(format!(
+                "an example with id {:?} already exists",
+                entry.example.id
+            )));
+        }
+        let mut text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&serde_json::to_string(entry).map_err(|e| Error::Internal(e.to_string()))?);
         text.push('\n');
-    }
-    text.push_str(&serde_json::to_string(entry).map_err(|e| Error::Internal(e.to_string()))?);
-    text.push('\n');
-    let tmp = path.with_extension("jsonl.tmp");
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+        crate::io::write_atomic(&path, text.as_bytes())
+    })
 }
 
 /// A question and its SQL to add to the library.
@@ -467,6 +483,14 @@ pub async fn add_verified(
     if new.question.trim().is_empty() {
         return Err(Error::Config("the question is empty".into()));
     }
+    if new.question.chars().count() > MAX_QUESTION_CHARS {
+        return Err(Error::Config(format!(
+            "the question is longer than {MAX_QUESTION_CHARS} characters"
+        )));
+    }
+    if let Some(id) = &new.id {
+        check_id(id)?;
+    }
     let (guarded, result) =
         crate::sql::run_guarded(engine, &new.sql, &crate::engine::QueryOptions::default()).await?;
     let id = new.id.unwrap_or_else(|| {
@@ -477,7 +501,13 @@ pub async fn add_verified(
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         let slug: Vec<&str> = slug.split('-').filter(|s| !s.is_empty()).take(6).collect();
-        format!("user-{}", slug.join("-"))
+        if slug.is_empty() {
+            // A question without Latin letters or digits (Korean): a stable id from its text.
+            let h = crate::fewshot::embed::hash_parts(&[new.question.trim().as_bytes()]);
+            format!("user-{:012x}", h & 0xffff_ffff_ffff)
+        } else {
+            format!("user-{}", slug.join("-"))
+        }
     });
     let entry = LibraryEntry {
         example: Example {

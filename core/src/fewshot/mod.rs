@@ -104,7 +104,8 @@ impl FewShotRetriever for FixedExamples {
 }
 
 /// Which retriever ranks library examples for the prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum RetrieverKind {
     /// Hybrid when the embedding model and ONNX Runtime load, else lexical (with a note saying why).
     #[default]
@@ -112,6 +113,17 @@ pub enum RetrieverKind {
     Lexical,
     Dense,
     Hybrid,
+}
+
+impl std::fmt::Display for RetrieverKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Lexical => "lexical",
+            Self::Dense => "dense",
+            Self::Hybrid => "hybrid",
+        })
+    }
 }
 
 impl std::str::FromStr for RetrieverKind {

@@ -9,7 +9,6 @@ use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::types::{
     CachePointBlock, CachePointType, ContentBlock, ContentBlockDelta, ConversationRole,
     ConverseOutput, ConverseStreamOutput, InferenceConfiguration, Message as BedrockMessage,
@@ -41,9 +40,18 @@ impl Bedrock {
     /// `model` is an alias (`haiku`, `sonnet`, `opus`, `sonnet-4`, `nova-pro`, …), a model id or an
     /// inference-profile id. Loads credentials, region and endpoint from the standard AWS chain.
     pub async fn from_env(model: &str) -> Result<Self> {
+        let settings = crate::aws::ClientSettings {
+            call_timeout: Some(Duration::from_secs(120)),
+            ..Default::default()
+        };
+        Self::connect(model, &settings).await
+    }
+
+    /// Like [`Bedrock::from_env`], with a region, endpoint or timeouts of the caller's.
+    pub async fn connect(model: &str, settings: &crate::aws::ClientSettings) -> Result<Self> {
         let (model_id, info) = models::resolve(model)?;
         Ok(Bedrock {
-            client: client_from_env(Duration::from_secs(120)).await?,
+            client: client(settings).await?,
             model_id,
             info,
             retry: RetryPolicy::default(),
@@ -156,71 +164,24 @@ fn usage(u: &TokenUsage) -> Usage {
     }
 }
 
-/// A Bedrock Runtime client from the standard AWS chain, with the SDK's retries off (callers retry) and
-/// `call` as the per-call timeout.
-pub(crate) async fn client_from_env(call: Duration) -> Result<Client> {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    if shared.region().is_none() {
-        return Err(Error::Config(
-            "no AWS region for Bedrock: set AWS_REGION or a region in your AWS profile".into(),
-        ));
-    }
+/// A Bedrock Runtime client from the AWS chain and `settings` (region, endpoint, timeouts), with the SDK's
+/// retries off (callers retry).
+pub(crate) async fn client(settings: &crate::aws::ClientSettings) -> Result<Client> {
+    let shared = crate::aws::sdk_config("Bedrock", settings).await?;
     let conf = aws_sdk_bedrockruntime::config::Builder::from(&shared)
         .retry_config(RetryConfig::disabled())
-        .timeout_config(default_timeouts(call))
         .build();
     Ok(Client::from_conf(conf))
 }
 
 /// Keeps the HTTP status, AWS error code and request id of a failed call.
-pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> Error
+pub(crate) fn sdk_error<E>(
+    e: SdkError<E, aws_sdk_bedrockruntime::config::http::HttpResponse>,
+) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    SdkError<E, R>: ProvideErrorMetadata + RequestId,
-    R: std::fmt::Debug + HttpStatus,
 {
-    let code = e.code().map(String::from);
-    let request_id = e.request_id().map(String::from);
-    let message = e
-        .message()
-        .map(String::from)
-        .unwrap_or_else(|| crate::error::error_chain(&e));
-    let err = match &e {
-        SdkError::ServiceError(se) => {
-            let status = se.raw().status_code();
-            let throttled = matches!(
-                code.as_deref(),
-                Some(
-                    "ThrottlingException"
-                        | "TooManyRequestsException"
-                        | "ServiceUnavailableException"
-                )
-            );
-            let mut err = ServiceError::http(NAME, status, code.clone(), message);
-            if throttled {
-                err.kind = ServiceErrorKind::Throttled;
-                err.retryable = true;
-            }
-            err
-        }
-        SdkError::TimeoutError(_) => ServiceError::new(NAME, ServiceErrorKind::Timeout, message),
-        SdkError::DispatchFailure(d) => {
-            let kind = if d.is_timeout() {
-                ServiceErrorKind::Timeout
-            } else {
-                ServiceErrorKind::Transport
-            };
-            ServiceError::new(NAME, kind, message)
-        }
-        SdkError::ResponseError(_) => {
-            // A response we could not read (e.g. a connection dropped mid-body): worth one more try.
-            let mut err = ServiceError::new(NAME, ServiceErrorKind::Protocol, message);
-            err.retryable = true;
-            err
-        }
-        _ => ServiceError::new(NAME, ServiceErrorKind::Protocol, message),
-    };
-    Error::Llm(ServiceError { request_id, ..err })
+    Error::Llm(crate::aws::service_error(NAME, e))
 }
 
 /// An error inside a ConverseStream response (throttling, validation, model errors arrive as events).
@@ -254,17 +215,6 @@ where
     );
     err.code = code;
     Error::Llm(err)
-}
-
-/// The HTTP status of a raw SDK response.
-pub trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_sdk_bedrockruntime::config::http::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
 }
 
 #[async_trait]

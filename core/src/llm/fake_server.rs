@@ -230,18 +230,14 @@ async fn handle(
     }
 }
 
-/// A deterministic stand-in embedding: lower-cased words hashed into `dim` buckets (FNV-1a).
+/// A deterministic stand-in embedding: lower-cased words hashed into `dim` buckets (xxh3).
 pub fn bag_of_words(text: &str, dim: usize) -> Vec<f32> {
     let mut v = vec![0f32; dim.max(1)];
     for w in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in w.to_lowercase().bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = xxhash_rust::xxh3::xxh3_64(w.to_lowercase().as_bytes());
         v[(h % dim.max(1) as u64) as usize] += 1.0;
     }
     v
@@ -257,31 +253,18 @@ fn response(status: u16, content_type: &str, body: Body, headers: &[(&str, &str)
     b.body(body).unwrap()
 }
 
-/// One AWS event-stream message: prelude (total length, headers length, CRC32), string headers, JSON
-/// payload, message CRC32.
+/// One AWS event-stream message (string headers, JSON payload), framed by the AWS SDK's own encoder.
 pub fn frame(event_type: &str, payload: &Value) -> Vec<u8> {
-    let payload = payload.to_string().into_bytes();
-    let mut headers = Vec::new();
-    for (name, value) in [
-        (":event-type", event_type),
-        (":content-type", "application/json"),
-        (":message-type", "event"),
-    ] {
-        headers.push(name.len() as u8);
-        headers.extend(name.as_bytes());
-        headers.push(7); // string
-        headers.extend((value.len() as u16).to_be_bytes());
-        headers.extend(value.as_bytes());
-    }
-    let total = 12 + headers.len() + payload.len() + 4;
-    let mut out = Vec::with_capacity(total);
-    out.extend((total as u32).to_be_bytes());
-    out.extend((headers.len() as u32).to_be_bytes());
-    let prelude_crc = crc32fast::hash(&out);
-    out.extend(prelude_crc.to_be_bytes());
-    out.extend(headers);
-    out.extend(payload);
-    let crc = crc32fast::hash(&out);
-    out.extend(crc.to_be_bytes());
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+    let header = |name: &'static str, value: &str| {
+        Header::new(name, HeaderValue::String(value.to_string().into()))
+    };
+    let message = Message::new(payload.to_string().into_bytes())
+        .add_header(header(":event-type", event_type))
+        .add_header(header(":content-type", "application/json"))
+        .add_header(header(":message-type", "event"));
+    let mut out = Vec::new();
+    // Only fails for headers or payloads over the protocol's limits, which these never reach.
+    let _ = aws_smithy_eventstream::frame::write_message_to(&message, &mut out);
     out
 }

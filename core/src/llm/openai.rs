@@ -242,10 +242,17 @@ fn parse_completion(v: Value) -> Result<ChatResponse> {
     })
 }
 
-/// Server-sent events: `data: {json}` lines, ending with `data: [DONE]`.
+type SseEvents = futures_util::stream::BoxStream<
+    'static,
+    std::result::Result<
+        eventsource_stream::Event,
+        eventsource_stream::EventStreamError<reqwest::Error>,
+    >,
+>;
+
+/// Server-sent events (framing by `eventsource-stream`): `data: {json}` chunks, ending with `data: [DONE]`.
 struct SseState {
-    body: futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
-    buf: Vec<u8>,
+    events: SseEvents,
     usage: Usage,
     stop_reason: Option<String>,
     finished: bool,
@@ -253,60 +260,21 @@ struct SseState {
 }
 
 impl SseState {
+    fn done(&mut self) -> Option<Result<StreamEvent>> {
+        self.finished = true;
+        Some(Ok(StreamEvent::Done {
+            usage: self.usage,
+            stop_reason: self.stop_reason.take(),
+        }))
+    }
+
     /// The next event, or None at the end.
     async fn next_event(&mut self) -> Option<Result<StreamEvent>> {
         loop {
             if self.finished {
                 return None;
             }
-            if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buf.drain(..=pos).collect();
-                let line = String::from_utf8_lossy(&line);
-                let line = line.trim();
-                let Some(data) = line.strip_prefix("data:") else {
-                    continue;
-                };
-                let data = data.trim();
-                if data == "[DONE]" {
-                    self.finished = true;
-                    return Some(Ok(StreamEvent::Done {
-                        usage: self.usage,
-                        stop_reason: self.stop_reason.take(),
-                    }));
-                }
-                let v: Value = match serde_json::from_str(data) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.finished = true;
-                        return Some(Err(protocol(format!("bad SSE chunk {data:?}: {e}"))));
-                    }
-                };
-                if v.get("error").is_some() {
-                    self.finished = true;
-                    return Some(Err(Error::Llm(ServiceError::new(
-                        NAME,
-                        ServiceErrorKind::Api,
-                        v["error"]["message"]
-                            .as_str()
-                            .unwrap_or("stream error")
-                            .to_string(),
-                    ))));
-                }
-                if let Ok(u) = serde_json::from_value::<WireUsage>(v["usage"].clone()) {
-                    self.usage = u.into();
-                }
-                let choice = &v["choices"][0];
-                if let Some(r) = choice["finish_reason"].as_str() {
-                    self.stop_reason = Some(r.to_string());
-                }
-                if let Some(t) = choice["delta"]["content"].as_str()
-                    && !t.is_empty()
-                {
-                    return Some(Ok(StreamEvent::Delta(t.to_string())));
-                }
-                continue;
-            }
-            match tokio::time::timeout_at(self.deadline, self.body.next()).await {
+            let event = match tokio::time::timeout_at(self.deadline, self.events.next()).await {
                 Err(_) => {
                     self.finished = true;
                     return Some(Err(Error::Llm(ServiceError::new(
@@ -315,19 +283,53 @@ impl SseState {
                         "the streamed response took longer than the call timeout",
                     ))));
                 }
-                Ok(Some(Ok(chunk))) => self.buf.extend_from_slice(&chunk),
+                // A server that closes without [DONE] (some do): finish with what we have.
+                Ok(None) => return self.done(),
                 Ok(Some(Err(e))) => {
                     self.finished = true;
-                    return Some(Err(transport_error(e)));
-                }
-                Ok(None) => {
-                    // A server that closes without [DONE] (some do): finish with what we have.
-                    self.finished = true;
-                    return Some(Ok(StreamEvent::Done {
-                        usage: self.usage,
-                        stop_reason: self.stop_reason.take(),
+                    return Some(Err(match e {
+                        eventsource_stream::EventStreamError::Transport(e) => transport_error(e),
+                        other => protocol(format!("bad event stream: {other}")),
                     }));
                 }
+                Ok(Some(Ok(event))) => event,
+            };
+            let data = event.data.trim();
+            if data.is_empty() {
+                continue;
+            }
+            if data == "[DONE]" {
+                return self.done();
+            }
+            let v: Value = match serde_json::from_str(data) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.finished = true;
+                    return Some(Err(protocol(format!("bad SSE chunk {data:?}: {e}"))));
+                }
+            };
+            if v.get("error").is_some() {
+                self.finished = true;
+                return Some(Err(Error::Llm(ServiceError::new(
+                    NAME,
+                    ServiceErrorKind::Api,
+                    v["error"]["message"]
+                        .as_str()
+                        .unwrap_or("stream error")
+                        .to_string(),
+                ))));
+            }
+            if let Ok(u) = serde_json::from_value::<WireUsage>(v["usage"].clone()) {
+                self.usage = u.into();
+            }
+            let choice = &v["choices"][0];
+            if let Some(r) = choice["finish_reason"].as_str() {
+                self.stop_reason = Some(r.to_string());
+            }
+            if let Some(t) = choice["delta"]["content"].as_str()
+                && !t.is_empty()
+            {
+                return Some(Ok(StreamEvent::Delta(t.to_string())));
             }
         }
     }
@@ -364,9 +366,9 @@ impl LlmBackend for OpenAiCompatible {
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream> {
         let resp = retry(&self.retry, || self.send(request, true)).await?;
+        use eventsource_stream::Eventsource;
         let state = SseState {
-            body: resp.bytes_stream().map(|r| r.map(|b| b.to_vec())).boxed(),
-            buf: Vec::new(),
+            events: resp.bytes_stream().eventsource().boxed(),
             usage: Usage::default(),
             stop_reason: None,
             finished: false,

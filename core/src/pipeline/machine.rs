@@ -18,7 +18,7 @@ use super::prompt;
 
 /// What to do when a query runs and returns no rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum EmptyResultPolicy {
     /// No rows is an answer.
     Accept,
@@ -403,4 +403,330 @@ fn normalize(sql: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The loop as a table: each case feeds scripted model responses and engine outcomes and checks the
+    //! steps asked for, the attempts recorded and how the loop ends. No servers, no engine.
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::arrow::array::Int64Array;
+    use crate::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema};
+    use crate::arrow::record_batch::RecordBatch;
+    use crate::engine::QueryStats;
+    use crate::error::{QueryErrorKind, ServiceError, ServiceErrorKind};
+    use crate::schema::security_lake::{SecurityLakeTable, Source};
+    use crate::schema::{TableInfo, security_lake_columns};
+
+    const CT: &str = "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0";
+
+    fn catalog() -> Arc<Catalog> {
+        let sl = SecurityLakeTable::new(
+            Source::CloudTrailMgmt,
+            crate::schema::security_lake::SourceVersion::V2,
+            "us-east-1",
+        );
+        let cols = security_lake_columns(
+            Source::CloudTrailMgmt,
+            crate::schema::security_lake::SourceVersion::V2,
+        )
+        .unwrap();
+        let mut t = TableInfo::new(sl.database(), sl.table(), cols);
+        t.security_lake = Some(sl);
+        Arc::new(Catalog::new(vec![t]))
+    }
+
+    fn rows(n: usize) -> QueryResult {
+        let schema = Arc::new(Schema::new(vec![ArrowField::new(
+            "n",
+            ArrowType::Int64,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![1i64; n]))],
+        )
+        .unwrap();
+        QueryResult {
+            schema,
+            batches: vec![batch],
+            row_count: n,
+            truncated: false,
+            stats: QueryStats::default(),
+        }
+    }
+
+    /// What the driver hands back after each step.
+    enum Event {
+        /// The model's text.
+        Says(String),
+        /// The model call failed.
+        LlmFails,
+        /// The engine returned this many rows.
+        Rows(usize),
+        /// The engine failed with a repairable (binder) error.
+        EngineBinder,
+        /// The engine failed with a non-repairable error (timeout).
+        EngineTimeout,
+    }
+    use Event::*;
+
+    fn sql(q: &str) -> Event {
+        Says(format!("```sql\n{q}\n```"))
+    }
+    fn good() -> Event {
+        sql(&format!("SELECT count(*) AS n FROM {CT}"))
+    }
+    fn other_good() -> Event {
+        sql(&format!(
+            "SELECT count(*) AS n FROM {CT} WHERE status = 'Failure'"
+        ))
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum End {
+        Answered(usize),
+        Refused,
+        Unresolved,
+        Failed,
+    }
+
+    /// Runs the machine over `events`; returns the kinds of steps it asked for ('G'enerate, 'E'xecute,
+    /// 'F'inish), the attempts' stages and the end.
+    fn run(
+        policy: EmptyResultPolicy,
+        max_attempts: usize,
+        events: Vec<Event>,
+    ) -> (String, Vec<Option<&'static str>>, End) {
+        let limits = Limits {
+            max_attempts,
+            empty_result: policy,
+            guard: GuardConfig::default(),
+        };
+        let mut m = Machine::new(
+            catalog(),
+            limits,
+            ChatRequest::new("system", vec![]),
+            "question?",
+        );
+        let mut steps = String::new();
+        let mut step = m.start();
+        let mut events = events.into_iter();
+        loop {
+            match &step {
+                Step::Generate(_) => steps.push('G'),
+                Step::Execute(_) => steps.push('E'),
+                Step::Finish => {
+                    steps.push('F');
+                    break;
+                }
+            }
+            let ev = events
+                .next()
+                .unwrap_or_else(|| panic!("machine wants more after {steps}"));
+            let d = Duration::from_millis(1);
+            step = match (ev, &step) {
+                (Says(t), Step::Generate(_)) => m.on_response(
+                    Ok(ChatResponse {
+                        text: t,
+                        ..Default::default()
+                    }),
+                    d,
+                ),
+                (LlmFails, Step::Generate(_)) => m.on_response(
+                    Err(Error::Llm(ServiceError::new(
+                        "test",
+                        ServiceErrorKind::Transport,
+                        "down",
+                    ))),
+                    d,
+                ),
+                (Rows(n), Step::Execute(_)) => m.on_executed(Ok(rows(n)), d),
+                (EngineBinder, Step::Execute(_)) => m.on_executed(
+                    Err(Error::Query {
+                        engine: "duckdb".into(),
+                        kind: QueryErrorKind::Binder,
+                        message: "no such column".into(),
+                    }),
+                    d,
+                ),
+                (EngineTimeout, Step::Execute(_)) => {
+                    m.on_executed(Err(Error::Timeout(Duration::from_secs(1))), d)
+                }
+                (_, s) => panic!("event does not fit step {s:?} after {steps}"),
+            };
+        }
+        assert!(events.next().is_none(), "unused events after {steps}");
+        let stages = m.attempts.iter().map(|a| a.stage).collect();
+        let end = match m.take_outcome().unwrap() {
+            Outcome::Answered { result, .. } => End::Answered(result.row_count),
+            Outcome::Refused(_) => End::Refused,
+            Outcome::Failed(Error::Unresolved { .. }) => End::Unresolved,
+            Outcome::Failed(_) => End::Failed,
+        };
+        (steps, stages, end)
+    }
+
+    #[test]
+    fn the_loop_as_a_table() {
+        use EmptyResultPolicy::*;
+        // (name, empty-result policy, max attempts, events, steps, attempt stages, end)
+        type Case = (
+            &'static str,
+            EmptyResultPolicy,
+            usize,
+            Vec<Event>,
+            &'static str,
+            Vec<Option<&'static str>>,
+            End,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "first try",
+                RetryOnce,
+                3,
+                vec![good(), Rows(5)],
+                "GEF",
+                vec![None],
+                End::Answered(5),
+            ),
+            (
+                "refusal ends at once",
+                RetryOnce,
+                3,
+                vec![Says("CANNOT_ANSWER: not about logs".into())],
+                "GF",
+                vec![Some("refusal")],
+                End::Refused,
+            ),
+            (
+                "no SQL, then repaired",
+                RetryOnce,
+                3,
+                vec![Says("I think so.".into()), good(), Rows(1)],
+                "GGEF",
+                vec![Some("extraction"), None],
+                End::Answered(1),
+            ),
+            (
+                "guard rejection is repaired",
+                RetryOnce,
+                3,
+                vec![sql(&format!("DELETE FROM {CT}")), good(), Rows(2)],
+                "GGEF",
+                vec![Some("guard"), None],
+                End::Answered(2),
+            ),
+            (
+                "unknown column is caught before the engine",
+                RetryOnce,
+                3,
+                vec![
+                    sql(&format!("SELECT sourceipaddress FROM {CT}")),
+                    good(),
+                    Rows(2),
+                ],
+                "GGEF",
+                vec![Some("validation"), None],
+                End::Answered(2),
+            ),
+            (
+                "engine error is repaired",
+                RetryOnce,
+                3,
+                vec![good(), EngineBinder, other_good(), Rows(3)],
+                "GEGEF",
+                vec![Some("engine"), None],
+                End::Answered(3),
+            ),
+            (
+                "attempts run out",
+                RetryOnce,
+                2,
+                vec![Says("no".into()), Says("still no".into())],
+                "GGF",
+                vec![Some("extraction"), Some("extraction")],
+                End::Unresolved,
+            ),
+            (
+                "LLM failure is not repaired",
+                RetryOnce,
+                3,
+                vec![LlmFails],
+                "GF",
+                vec![],
+                End::Failed,
+            ),
+            (
+                "engine timeout is not repaired",
+                RetryOnce,
+                3,
+                vec![good(), EngineTimeout],
+                "GEF",
+                vec![Some("engine")],
+                End::Failed,
+            ),
+            (
+                "empty accepted",
+                Accept,
+                3,
+                vec![good(), Rows(0)],
+                "GEF",
+                vec![None],
+                End::Answered(0),
+            ),
+            (
+                "empty retried once, rows found",
+                RetryOnce,
+                3,
+                vec![good(), Rows(0), other_good(), Rows(4)],
+                "GEGEF",
+                vec![Some("empty"), None],
+                End::Answered(4),
+            ),
+            (
+                "empty retried once, still empty",
+                RetryOnce,
+                3,
+                vec![good(), Rows(0), other_good(), Rows(0)],
+                "GEGEF",
+                vec![Some("empty"), None],
+                End::Answered(0),
+            ),
+            (
+                "the same SQL again confirms the empty answer",
+                Regenerate,
+                3,
+                vec![good(), Rows(0), good(), Rows(0)],
+                "GEGEF",
+                vec![Some("empty"), None],
+                End::Answered(0),
+            ),
+            (
+                "empty kept when the retry fails",
+                RetryOnce,
+                2,
+                vec![good(), Rows(0), Says("hmm".into())],
+                "GEGF",
+                vec![Some("empty"), Some("extraction")],
+                End::Answered(0),
+            ),
+            (
+                "empty kept when the model fails on the retry",
+                RetryOnce,
+                3,
+                vec![good(), Rows(0), LlmFails],
+                "GEGF",
+                vec![Some("empty")],
+                End::Answered(0),
+            ),
+        ];
+        for (name, policy, max, events, steps, stages, end) in cases {
+            let (s, st, e) = run(policy, max, events);
+            assert_eq!((s.as_str(), st, e), (steps, stages, end), "{name}");
+        }
+    }
 }

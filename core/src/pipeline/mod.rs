@@ -149,9 +149,50 @@ pub struct Answer {
     pub prompt_chars: usize,
 }
 
-impl Answer {
-    /// The CLI's `--json` shape.
-    pub fn to_json(&self) -> Value {
+/// The answer as every front end shows it (`ask --json`, the web API's `done` event, Python's `to_dict()`).
+#[derive(Serialize)]
+struct AnswerView<'a> {
+    question: &'a str,
+    sql: &'a Option<String>,
+    columns: Value,
+    rows: Value,
+    row_count: usize,
+    truncated: bool,
+    attempts: Vec<AttemptView<'a>>,
+    explanation: &'a Option<String>,
+    refusal: &'a Option<String>,
+    error: Option<String>,
+    source: AnswerSource,
+    model: &'a str,
+    tables: &'a [String],
+    usage: UsageView,
+    timings_ms: TimingsView,
+}
+
+#[derive(Serialize)]
+struct AttemptView<'a> {
+    sql: &'a Option<String>,
+    error: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct UsageView {
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_read_tokens: u64,
+    cache_write_tokens: u64,
+    cost_usd: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct TimingsView {
+    llm: u64,
+    engine: u64,
+    total: u64,
+}
+
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let (columns, rows, row_count, truncated) = match &self.result {
             Some(r) => {
                 let j = format::to_json(r);
@@ -165,29 +206,48 @@ impl Answer {
             None => (json!([]), json!([]), 0, false),
         };
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        json!({
-            "question": self.question,
-            "sql": self.sql,
-            "columns": columns,
-            "rows": rows,
-            "row_count": row_count,
-            "truncated": truncated,
-            "attempts": self.attempts.iter().map(|a| json!({"sql": a.sql, "error": a.error})).collect::<Vec<_>>(),
-            "explanation": self.explanation,
-            "refusal": self.refusal,
-            "error": self.error.as_ref().map(|e| e.to_string()),
-            "source": self.source,
-            "model": self.model,
-            "tables": self.tables,
-            "usage": {
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-                "cache_read_tokens": self.usage.cache_read_tokens,
-                "cache_write_tokens": self.usage.cache_write_tokens,
-                "cost_usd": self.cost_usd,
+        AnswerView {
+            question: &self.question,
+            sql: &self.sql,
+            columns,
+            rows,
+            row_count,
+            truncated,
+            attempts: self
+                .attempts
+                .iter()
+                .map(|a| AttemptView {
+                    sql: &a.sql,
+                    error: &a.error,
+                })
+                .collect(),
+            explanation: &self.explanation,
+            refusal: &self.refusal,
+            error: self.error.as_ref().map(|e| e.to_string()),
+            source: self.source,
+            model: &self.model,
+            tables: &self.tables,
+            usage: UsageView {
+                input_tokens: self.usage.input_tokens,
+                output_tokens: self.usage.output_tokens,
+                cache_read_tokens: self.usage.cache_read_tokens,
+                cache_write_tokens: self.usage.cache_write_tokens,
+                cost_usd: self.cost_usd,
             },
-            "timings_ms": {"llm": ms(self.timings.llm), "engine": ms(self.timings.engine), "total": ms(self.timings.total)},
-        })
+            timings_ms: TimingsView {
+                llm: ms(self.timings.llm),
+                engine: ms(self.timings.engine),
+                total: ms(self.timings.total),
+            },
+        }
+        .serialize(s)
+    }
+}
+
+impl Answer {
+    /// The serialized answer as a JSON value.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 
@@ -204,7 +264,7 @@ fn vote(runs: &[machine::Machine]) -> (usize, Option<TraceStep>) {
     for (i, r) in results.iter().enumerate() {
         let Some(r) = r else { continue };
         match groups.iter_mut().find(|(rep, _)| {
-            results[*rep].is_some_and(|g| crate::eval::compare::compare(g, r, false).strict)
+            results[*rep].is_some_and(|g| crate::engine::compare::compare(g, r, false).strict)
         }) {
             Some(g) => g.1 += 1,
             None => groups.push((i, 1)),
@@ -1144,9 +1204,7 @@ impl Session {
             history: self.history.clone(),
         })
         .map_err(|e| Error::Internal(e.to_string()))?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        crate::io::write_atomic(path, text.as_bytes())
     }
 }
 

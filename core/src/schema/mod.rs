@@ -161,7 +161,7 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str], n: usize) -> Vec<&'a str>
         .iter()
         .map(|c| {
             let lc = c.to_ascii_lowercase();
-            let d = levenshtein(target, &lc);
+            let d = strsim::levenshtein(target, &lc);
             // A candidate containing the name (or the reverse) is close whatever its length.
             let d = if lc.contains(target) || target.contains(lc.as_str()) {
                 d.min(2)
@@ -179,21 +179,6 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str], n: usize) -> Vec<&'a str>
         .take(n)
         .map(|(_, c)| c)
         .collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The column lists of the Security Lake tables, compiled in (derived from AWS's published schemas by

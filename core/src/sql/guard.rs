@@ -11,9 +11,12 @@ use sqlparser::ast::{
     Visit, Visitor,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, GuardCode, Result};
 use crate::schema::Catalog;
 use crate::sql::dialect;
+
+/// The largest row limit any front end may ask for: results are held in memory and rendered.
+pub const MAX_ROWS: u64 = 1_000_000;
 
 /// Guard settings.
 #[derive(Debug, Clone)]
@@ -138,7 +141,7 @@ impl Guard {
     pub fn check(&self, sql: &str) -> Result<GuardedSql> {
         if sql.len() > self.config.max_sql_bytes {
             return Err(Error::guard(
-                "too_long",
+                GuardCode::TooLong,
                 format!(
                     "the SQL is {} bytes; at most {} are accepted",
                     sql.len(),
@@ -151,7 +154,7 @@ impl Guard {
             .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err(Error::guard(
-                "control_character",
+                GuardCode::ControlCharacter,
                 format!(
                     "the SQL contains the control character U+{:04X}; remove it",
                     c as u32
@@ -160,27 +163,27 @@ impl Guard {
         }
         if sql.trim().trim_matches(';').trim().is_empty() {
             return Err(Error::guard(
-                "empty",
+                GuardCode::Empty,
                 "the SQL is empty; write one SELECT statement",
             ));
         }
         let mut statements = dialect::parse(sql).map_err(|e| {
             Error::guard(
-                "parse",
+                GuardCode::Parse,
                 format!("the SQL does not parse as one Athena (Trino) query: {e}"),
             )
         })?;
         match statements.len() {
             0 => {
                 return Err(Error::guard(
-                    "empty",
+                    GuardCode::Empty,
                     "the SQL is empty; write one SELECT statement",
                 ));
             }
             1 => {}
             n => {
                 return Err(Error::guard(
-                    "multiple_statements",
+                    GuardCode::MultipleStatements,
                     format!(
                         "found {n} statements; send exactly one SELECT statement, without anything after it"
                     ),
@@ -217,18 +220,18 @@ impl Guard {
 
     /// Adds `LIMIT max_rows` when absent, lowers a larger one.
     fn apply_limit(&self, query: &mut Query) -> Result<(u64, bool)> {
-        let max = self.config.max_rows;
+        let max = self.config.max_rows.clamp(1, MAX_ROWS);
         if let Some(fetch) = query.fetch.take() {
             // FETCH FIRST n ROWS ONLY becomes a LIMIT, which both engines run.
             if fetch.percent || fetch.with_ties {
                 return Err(Error::guard(
-                    "limit",
+                    GuardCode::Limit,
                     "FETCH … PERCENT / WITH TIES is not supported; use LIMIT n",
                 ));
             }
             if query.limit_clause.is_some() {
                 return Err(Error::guard(
-                    "limit",
+                    GuardCode::Limit,
                     "use either LIMIT or FETCH FIRST, not both",
                 ));
             }
@@ -279,7 +282,7 @@ impl Guard {
                 ObjectNamePart::Identifier(id) => parts.push(id.value.to_ascii_lowercase()),
                 ObjectNamePart::Function(_) => {
                     return Err(Error::guard(
-                        "table",
+                        GuardCode::Table,
                         format!("table name {name} is computed; name a table"),
                     ));
                 }
@@ -304,7 +307,7 @@ impl Guard {
             format!("; did you mean {}?", close.join(", "))
         };
         Err(Error::guard(
-            "unknown_table",
+            GuardCode::UnknownTable,
             format!("{name} is not a table of this lake{hint}"),
         ))
     }
@@ -318,7 +321,7 @@ fn limit_value(e: &Expr) -> Result<u64> {
         return Ok(n);
     }
     Err(Error::guard(
-        "limit",
+        GuardCode::Limit,
         format!("LIMIT {e} is not a whole number; write LIMIT followed by a number"),
     ))
 }
@@ -361,7 +364,7 @@ impl Visitor for Checker<'_> {
             None
         };
         match bad {
-            Some(reason) => ControlFlow::Break(Error::guard("clause", reason)),
+            Some(reason) => ControlFlow::Break(Error::guard(GuardCode::Clause, reason)),
             None => check_set_expr(&q.body),
         }
     }
@@ -369,7 +372,7 @@ impl Visitor for Checker<'_> {
     fn pre_visit_select(&mut self, s: &sqlparser::ast::Select) -> ControlFlow<Error> {
         if s.into.is_some() {
             return ControlFlow::Break(Error::guard(
-                "write",
+                GuardCode::Write,
                 "SELECT … INTO creates a table; remove INTO, the query must only read",
             ));
         }
@@ -384,7 +387,7 @@ impl Visitor for Checker<'_> {
                 args: Some(_),
                 ..
             } => refuse(
-                "table_function",
+                GuardCode::TableFunction,
                 format!("{name}(…) is a table function; query the lake's tables by name instead"),
             ),
             TableFactor::Table { name, .. } => match self.guard.check_table(name, &self.ctes) {
@@ -398,15 +401,15 @@ impl Visitor for Checker<'_> {
             | TableFactor::NestedJoin { .. }
             | TableFactor::UNNEST { .. } => ControlFlow::Continue(()),
             TableFactor::Function { name, .. } => refuse(
-                "table_function",
+                GuardCode::TableFunction,
                 format!("{name}(…) is a table function; query the lake's tables by name instead"),
             ),
             TableFactor::TableFunction { .. } => refuse(
-                "table_function",
+                GuardCode::TableFunction,
                 "TABLE(…) functions are not allowed; query the lake's tables".into(),
             ),
             other => refuse(
-                "unsupported",
+                GuardCode::Unsupported,
                 format!(
                     "this FROM item is not supported by Athena: {}",
                     truncate(&other.to_string(), 80)
@@ -421,7 +424,7 @@ impl Visitor for Checker<'_> {
             let name = name.trim_matches('"');
             if blocked_function(name) {
                 return ControlFlow::Break(Error::guard(
-                    "function",
+                    GuardCode::Function,
                     format!(
                         "the function {name}() reads files, settings or the environment and is not allowed"
                     ),
@@ -429,7 +432,7 @@ impl Visitor for Checker<'_> {
             }
             if f.name.0.len() > 1 {
                 return ControlFlow::Break(Error::guard(
-                    "function",
+                    GuardCode::Function,
                     format!(
                         "qualified function name {} is not allowed; call {name}() directly",
                         f.name
@@ -450,12 +453,12 @@ fn check_set_expr(body: &SetExpr) -> ControlFlow<Error> {
         }
         SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
             ControlFlow::Break(Error::guard(
-                "write",
+                GuardCode::Write,
                 "the query contains a data-changing statement; only SELECT is allowed",
             ))
         }
         SetExpr::Table(_) => ControlFlow::Break(Error::guard(
-            "unsupported",
+            GuardCode::Unsupported,
             "TABLE t is not supported; write SELECT * FROM t",
         )),
     }
@@ -469,31 +472,31 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn statement_code(s: &Statement) -> &'static str {
+fn statement_code(s: &Statement) -> GuardCode {
     match s {
         Statement::Insert(_)
         | Statement::Update(_)
         | Statement::Delete(_)
-        | Statement::Merge(_) => "write",
+        | Statement::Merge(_) => GuardCode::Write,
         Statement::Copy { .. } | Statement::Unload { .. } | Statement::CopyIntoSnowflake { .. } => {
-            "file_access"
+            GuardCode::FileAccess
         }
         Statement::AttachDatabase { .. }
         | Statement::AttachDuckDBDatabase { .. }
-        | Statement::DetachDuckDBDatabase { .. } => "attach",
-        Statement::Install { .. } | Statement::Load { .. } => "extension",
-        Statement::Set(_) | Statement::Pragma { .. } => "settings",
-        _ => "not_a_query",
+        | Statement::DetachDuckDBDatabase { .. } => GuardCode::Attach,
+        Statement::Install { .. } | Statement::Load { .. } => GuardCode::Extension,
+        Statement::Set(_) | Statement::Pragma { .. } => GuardCode::Settings,
+        _ => GuardCode::NotAQuery,
     }
 }
 
 fn statement_reason(s: &Statement) -> String {
     let what = match statement_code(s) {
-        "write" => "writes data",
-        "file_access" => "reads or writes files",
-        "attach" => "attaches another database",
-        "extension" => "installs or loads extensions",
-        "settings" => "changes engine settings",
+        GuardCode::Write => "writes data",
+        GuardCode::FileAccess => "reads or writes files",
+        GuardCode::Attach => "attaches another database",
+        GuardCode::Extension => "installs or loads extensions",
+        GuardCode::Settings => "changes engine settings",
         _ => "is not a query",
     };
     let first = s.to_string();
@@ -575,7 +578,9 @@ mod tests {
         ];
         for (sql, code) in cases {
             match g.check(sql) {
-                Err(Error::Guard { code: c, reason }) => assert_eq!(c, code, "{sql}: {reason}"),
+                Err(Error::Guard { code: c, reason }) => {
+                    assert_eq!(c.as_str(), code, "{sql}: {reason}")
+                }
                 other => panic!("{sql}: {other:?}"),
             }
         }

@@ -1,8 +1,10 @@
-//! SQL handling: the Athena dialect, the guard for untrusted SQL.
+//! SQL handling: the Athena dialect, extraction from model output, the guard for untrusted SQL, static
+//! validation, skeletons.
 
 pub mod dialect;
 pub mod extract;
 pub mod guard;
+pub mod skeleton;
 pub mod validate;
 
 pub use guard::{Guard, GuardConfig, GuardedSql};

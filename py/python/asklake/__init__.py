@@ -83,6 +83,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "benchmark",
+    "config_show",
     "evaluate",
     "llm_from_env",
     "prepare_embeddings",
@@ -137,28 +138,27 @@ def prepare_embeddings(out: str | PathLike[str] | None = None) -> Path:
     return path
 
 
-def search_library(
-    question: str,
-    k: int = 5,
-    *,
-    retriever: str = "auto",
-    embed_model: str | PathLike[str] | None = None,
-    library: str | PathLike[str] | None = None,
-) -> list[dict[str, Any]]:
+def _settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Keyword settings for the core's configuration layer: paths as strings, unset (None) ones dropped."""
+    return {k: os.fspath(v) if isinstance(v, PathLike) else v for k, v in settings.items() if v is not None}
+
+
+def search_library(question: str, k: int = 5, **settings: Any) -> list[dict[str, Any]]:
     """The verified library examples closest to ``question``: ``[{"id", "question", "sql", "score"}]``, best first.
 
-    ``retriever``: ``auto`` (hybrid when the embedding model loads, else lexical with a warning), ``lexical``,
-    ``dense`` or ``hybrid``. ``embed_model``: a sentence-transformers ONNX directory (default
-    ``ASKLAKE_EMBED_MODEL`` or ``~/.cache/asklake/models/all-MiniLM-L6-v2``). ``library``: a folder of extra
-    examples (``*.jsonl``, e.g. promoted answers) searched with the shipped ones.
+    Settings as in the config file's ``[retrieval]``: ``retriever`` (``auto``: hybrid when the embedding
+    model loads, else lexical with a warning; ``lexical``, ``dense``, ``hybrid``), ``embed_model`` (a
+    sentence-transformers ONNX directory; default ``ASKLAKE_EMBED_MODEL`` or
+    ``~/.cache/asklake/models/all-MiniLM-L6-v2``), ``index``, ``library`` (a folder of extra examples,
+    ``*.jsonl``, e.g. promoted answers, searched with the shipped ones).
     """
-    return _native.search_library(
-        question,
-        k,
-        retriever,
-        None if embed_model is None else str(embed_model),
-        None if library is None else str(library),
-    )
+    return _native.search_library(question, k, **_settings(settings))
+
+
+def config_show(path: str | PathLike[str] | None = None, profile: str | None = None, **overrides: Any) -> str:
+    """Every setting as the configuration resolves it, with where each value came from (``asklake config
+    show``); never a secret."""
+    return _native.config_show(None if path is None else os.fspath(path), profile, **_settings(overrides))
 
 
 def benchmark(dataset: str | PathLike[str] | None = None) -> list[dict[str, Any]]:
@@ -176,9 +176,8 @@ def evaluate(
     lang: str = "en",
     limit: int | None = None,
     concurrency: int = 4,
-    as_of: str | None = None,
-    retriever: str = "auto",
     out: str | PathLike[str] | None = None,
+    **settings: Any,
 ) -> Any:
     """Benchmarks models × pipeline variants by execution accuracy, as ``asklake eval`` does.
 
@@ -188,7 +187,8 @@ def evaluate(
     variant (accuracy with its 95% interval, relaxed accuracy, latency percentiles, cost) and
     ``df.attrs["retriever"]`` the retriever used. ``variants``: ``zero-shot``, ``few-shot``, ``rag``,
     ``rag+repair``, ``rag+repair+rerank``, ``self-consistency:N``. ``dataset`` defaults to the shipped
-    120-question benchmark; ``as_of`` pins the clock (use the lake's). With ``out``, report.json, report.md
+    120-question benchmark. ``settings`` are configuration keys: ``as_of`` pins the clock (use the lake's),
+    ``retriever`` picks the retrieval variants' retriever. With ``out``, report.json, report.md
     and accuracy_vs_cost.png are written there and completions are cached (re-runs do not pay twice).
     """
     import pandas as pd
@@ -202,9 +202,8 @@ def evaluate(
         lang,
         limit,
         concurrency,
-        as_of,
-        retriever,
         None if out is None else str(out),
+        **_settings(settings),
     )
     df = pd.DataFrame(report["results"])
     df.attrs["summary"] = report["summary"]
@@ -215,11 +214,14 @@ def evaluate(
 class Text2Sql:
     """Question → SQL → result → explanation over a LocalLake or Athena engine.
 
-    ``llm`` defaults to :func:`llm_from_env` (the CLI's ``ASKLAKE_LLM`` / ``ASKLAKE_MODEL``). Library examples
-    for the prompt come from ``retriever`` (``auto``, ``lexical``, ``dense``, ``hybrid``), unless ``examples``
-    fixes them. ``rerank`` reorders them by the SQL skeleton of a draft query; ``self_consistency=N`` samples N
-    queries, runs them all and answers with the result most of them agree on. ``library`` adds a folder of
-    examples (``*.jsonl``: your own and promoted ones, see :meth:`promote`) to the shipped ones.
+    ``llm`` defaults to :func:`llm_from_env` (the CLI's model: config file, ``ASKLAKE_LLM`` /
+    ``ASKLAKE_MODEL``). ``settings`` are the configuration's keys, as in the config file (see
+    :func:`config_show`): ``max_attempts``, ``empty_result`` (``accept``, ``retry_once``, ``regenerate``),
+    ``explain``, ``as_of``, ``max_rows``, ``audit_log``; ``retriever`` (``auto``, ``lexical``, ``dense``,
+    ``hybrid``), ``embed_model``, ``index``, ``library`` (a folder of examples, ``*.jsonl``: your own and
+    promoted ones, see :meth:`promote`); ``rerank`` (reorder examples by the SQL skeleton of a draft query);
+    ``self_consistency=N`` (sample N queries, run them all, answer with the result most agree on). Unknown
+    keys and bad values raise ConfigError. ``examples`` fixes the few-shot examples instead of the library.
     """
 
     def __init__(
@@ -227,37 +229,27 @@ class Text2Sql:
         engine: LocalLake | Athena,
         llm: Llm | None = None,
         *,
-        max_attempts: int = 3,
-        empty_result: str = "retry_once",
-        explain: bool = True,
-        as_of: str | None = None,
-        max_rows: int = 1000,
-        audit_log: str | PathLike[str] | None = None,
         examples: list[tuple[str, str]] | None = None,
-        retriever: str = "auto",
-        embed_model: str | PathLike[str] | None = None,
-        rerank: bool = False,
-        self_consistency: int = 0,
-        library: str | PathLike[str] | None = None,
+        **settings: Any,
     ) -> None:
         if llm is None:
             llm = llm_from_env()
-        self._inner = _native.Text2Sql(
-            engine,
-            llm,
-            max_attempts,
-            empty_result,
-            explain,
-            as_of,
-            max_rows,
-            None if audit_log is None else str(audit_log),
-            examples,
-            retriever,
-            None if embed_model is None else str(embed_model),
-            rerank,
-            self_consistency,
-            None if library is None else str(library),
+        self._inner = _native.Text2Sql(engine, llm, examples, **_settings(settings))
+
+    @classmethod
+    def from_config(
+        cls, path: str | PathLike[str] | None = None, profile: str | None = None, **overrides: Any
+    ) -> Text2Sql:
+        """The pipeline a config file describes, as the CLI resolves it: ``path`` (default: ``ASKLAKE_CONFIG``,
+        ``./asklake.toml``, ``~/.config/asklake/config.toml``), the ``[profiles.NAME]`` section ``profile``
+        (default ``ASKLAKE_PROFILE``), the environment, then ``overrides``: any key by its name
+        (``model="haiku"``, ``kind="athena"``, ``max_rows=100``) or, where sections share a name, qualified
+        (``**{"llm.region": "us-west-2"}``)."""
+        self = cls.__new__(cls)
+        self._inner = _native.Text2Sql.from_config(
+            None if path is None else os.fspath(path), profile, **_settings(overrides)
         )
+        return self
 
     def ask(self, question: str) -> Answer:
         """Answers; raises UnresolvedError, LlmError, ConfigError, … on failure. Releases the GIL."""
@@ -286,14 +278,17 @@ class Text2Sql:
     def promote(
         self,
         answer: Answer,
-        library: str | PathLike[str] = "fewshot/library",
+        library: str | PathLike[str] | None = None,
         *,
         question_ko: str | None = None,
         id: str | None = None,
         tags: list[str] | None = None,
     ) -> str:
         """The feedback loop: after checking ``answer``, add its question and SQL to the library folder
-        (``library/custom.jsonl``; verified again by the guard and the engine) so similar questions get it as
-        an example. Returns the new example's id. Pipelines built afterwards with ``library=`` the same folder
-        use it (the CLI's ``--library``)."""
-        return self._inner.promote(answer, str(library), question_ko, id, tags)
+        (``library/custom.jsonl``, default the library every front end reads: ``ASKLAKE_LIBRARY``, else
+        ``~/.local/share/asklake/library``; verified again by the guard and the engine) so similar questions
+        get it as an example. Returns the new example's id. Pipelines built afterwards with the same
+        ``library`` use it (the CLI's ``--library``)."""
+        return self._inner.promote(
+            answer, None if library is None else os.fspath(library), question_ko, id, tags
+        )

@@ -68,17 +68,7 @@ class LocalLake:
     def sql(self, sql: str, max_rows: int = 1000, timeout_s: float = 120.0) -> ArrowResult: ...
 
 class Athena:
-    def __init__(
-        self,
-        region: str | None = None,
-        workgroup: str = "primary",
-        output_location: str | None = None,
-        database: str | None = None,
-        endpoint_url: str | None = None,
-        allow_full_scan: bool = False,
-        max_bytes_scanned: int | None = None,
-        explain_check: bool = True,
-    ) -> None: ...
+    def __init__(self, **settings: Any) -> None: ...
     def tables(self) -> list[str]: ...
     def schema(self, table: str) -> dict[str, Any]: ...
     def sql(self, sql: str, max_rows: int = 1000, timeout_s: float = 300.0) -> ArrowResult: ...
@@ -137,19 +127,11 @@ class Text2Sql:
         self,
         engine: LocalLake | Athena,
         llm: Llm | None = None,
-        max_attempts: int = 3,
-        empty_result: str = "retry_once",
-        explain: bool = True,
-        as_of: str | None = None,
-        max_rows: int = 1000,
-        audit_log: str | None = None,
         examples: list[tuple[str, str]] | None = None,
-        retriever: str = "auto",
-        embed_model: str | None = None,
-        rerank: bool = False,
-        self_consistency: int = 0,
-        library: str | None = None,
+        **settings: Any,
     ) -> None: ...
+    @staticmethod
+    def from_config(path: str | None = None, profile: str | None = None, **overrides: Any) -> Text2Sql: ...
     def ask(self, question: str) -> Answer: ...
     def run(self, question: str) -> Answer: ...
     def prompt(self, question: str) -> dict[str, Any]: ...
@@ -158,7 +140,7 @@ class Text2Sql:
     def promote(
         self,
         answer: Answer,
-        library: str,
+        library: str | None = None,
         question_ko: str | None = None,
         id: str | None = None,
         tags: list[str] | None = None,
@@ -182,17 +164,11 @@ def evaluate(
     lang: str = "en",
     limit: int | None = None,
     concurrency: int = 4,
-    as_of: str | None = None,
-    retriever: str = "auto",
     out: str | None = None,
+    **settings: Any,
 ) -> dict[str, Any]: ...
-def search_library(
-    question: str,
-    k: int = 5,
-    retriever: str = "auto",
-    embed_model: str | None = None,
-    library: str | None = None,
-) -> list[dict[str, Any]]: ...
+def search_library(question: str, k: int = 5, **settings: Any) -> list[dict[str, Any]]: ...
+def config_show(path: str | None = None, profile: str | None = None, **overrides: Any) -> str: ...
 def bedrock(model: str = "sonnet", region: str | None = None, endpoint_url: str | None = None) -> Llm: ...
 def openai_compatible(
     base_url: str, model: str, api_key: str | None = None, timeout_s: float = 120.0

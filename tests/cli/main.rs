@@ -1,0 +1,12 @@
+//! End-to-end tests of the `asklake` binary: each runs the command as a user would, against the demo lake and
+//! the loopback fakes of Athena, Bedrock and OpenAI-compatible servers.
+
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+
+mod athena;
+mod basics;
+mod eval;
+mod fewshot;
+mod llm_wire;
+mod retrieval;
