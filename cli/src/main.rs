@@ -9,14 +9,24 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    match commands::run(cli).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("asklake: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("asklake: {}", output::clean(&e.to_string()));
             ExitCode::from(commands::exit_code(&e))
         }
-    }
+    };
+    // A query cancelled on timeout may still be unwinding in a blocking thread; don't wait for it (dropping
+    // the runtime would), the answer is already out.
+    runtime.shutdown_background();
+    code
 }

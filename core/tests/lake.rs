@@ -249,3 +249,79 @@ fn malformed_lakes_give_clear_errors() {
     let e = LocalEngine::open(d.path().join("lake"), LocalOptions::default()).unwrap_err();
     assert!(matches!(e, Error::Lake(_)), "{e}");
 }
+
+/// The system catalog is out of reach of query text, whoever skipped the guard; the lake folder's own files
+/// (the manifest) and the engine's temporary folder are not readable either.
+#[tokio::test]
+async fn system_catalog_and_lake_files_are_unreachable_without_the_guard() {
+    let engine = engine();
+    let opts = QueryOptions::default();
+    for sql in [
+        "SELECT * FROM pg_settings".to_string(),
+        "SELECT name, value FROM duckdb_settings()".to_string(),
+        "SELECT * FROM duckdb_views()".to_string(),
+        "SELECT * FROM duckdb_databases()".to_string(),
+        "SELECT * FROM information_schema.tables".to_string(),
+        "SELECT * FROM sqlite_master".to_string(),
+        "SELECT * FROM pg_catalog.pg_proc".to_string(),
+        "SELECT version()".to_string(),
+        "SELECT current_setting('memory_limit')".to_string(),
+        format!("SELECT current_query() FROM {CT2} LIMIT 1"),
+        format!(
+            "SELECT * FROM {CT2}, (WITH pg_settings AS (SELECT 1 AS x) SELECT x FROM pg_settings) q"
+        ),
+    ] {
+        let e = engine.execute(&sql, &opts).await.unwrap_err();
+        assert!(e.to_string().contains("system catalog"), "{sql}: {e}");
+    }
+    let manifest = lake_dir().join("manifest.json");
+    for sql in [
+        format!("SELECT * FROM read_json('{}')", manifest.display()),
+        format!("SELECT * FROM '{}'", manifest.display()),
+        format!("SELECT * FROM read_text('{}')", manifest.display()),
+    ] {
+        assert!(engine.execute_raw(&sql).is_err(), "{sql} was readable");
+    }
+    // The lake's own tables still read.
+    let r = engine
+        .execute(&format!("SELECT count(*) FROM {CT2}"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.row_count, 1);
+}
+
+/// A query over the memory limit fails with a clear error; the engine answers the next query.
+#[tokio::test]
+async fn the_memory_limit_holds_and_the_engine_survives() {
+    use asklake::engine::LocalEngine;
+    use asklake::engine::duckdb::LocalOptions;
+    let engine = LocalEngine::open(
+        lake_dir(),
+        LocalOptions {
+            memory_limit: "256MB".into(),
+            max_temp_size: "64MB".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let opts = QueryOptions {
+        timeout: Some(std::time::Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let heavy = format!("SELECT len(list(x)) FROM (SELECT range AS x FROM {CT2}, range(200000)) t");
+    let e = engine.execute(&heavy, &opts).await.unwrap_err();
+    let msg = e.to_string().to_lowercase();
+    assert!(
+        msg.contains("memory") || msg.contains("temporary") || msg.contains("space"),
+        "{e}"
+    );
+    assert!(
+        e.is_repairable(),
+        "an engine error the model can act on: {e}"
+    );
+    let r = engine
+        .execute(&format!("SELECT count(*) FROM {CT2}"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.row_count, 1);
+}

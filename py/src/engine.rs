@@ -102,10 +102,47 @@ impl ArrowResult {
     }
 }
 
-/// The embedded engine over a demo (or any asklake) lake folder.
-#[pyclass(module = "asklake._native", frozen)]
-pub struct LocalLake {
+/// What every engine offers: its tables, their schemas, and guarded SQL. `LocalLake` and `Athena` extend it.
+#[pyclass(module = "asklake._native", subclass, frozen)]
+pub struct Engine {
     pub(crate) engine: Arc<dyn QueryEngine>,
+}
+
+#[pymethods]
+impl Engine {
+    /// `database.table` names.
+    fn tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        engine_tables(py, self.engine.clone())
+    }
+
+    /// A table's nested columns as a dict (`{"database", "name", "columns": [...]}`).
+    fn schema(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
+        engine_schema(py, self.engine.clone(), table)
+    }
+
+    /// Runs one read-only Athena SQL query through the guard; `timeout_s` defaults to the configuration's
+    /// `engine.timeout_secs`.
+    #[pyo3(signature = (sql, max_rows=1000, timeout_s=None))]
+    fn sql(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        max_rows: u64,
+        timeout_s: Option<f64>,
+    ) -> PyResult<ArrowResult> {
+        run_sql(py, self.engine.clone(), sql, max_rows, timeout_s)
+    }
+
+    /// The engine's name (`duckdb`, `athena`).
+    #[getter]
+    fn name(&self) -> String {
+        self.engine.name().to_string()
+    }
+}
+
+/// The embedded engine over a demo (or any asklake) lake folder.
+#[pyclass(module = "asklake._native", extends = Engine, frozen)]
+pub struct LocalLake {
     #[pyo3(get)]
     pub(crate) path: PathBuf,
 }
@@ -121,18 +158,32 @@ fn open(py: Python<'_>, settings: &Bound<'_, PyDict>) -> PyResult<(Arc<dyn Query
     Ok((engine, lake))
 }
 
-#[pymethods]
 impl LocalLake {
-    /// Opens a lake folder (default: `ASKLAKE_LAKE`, else `./asklake-demo`).
-    #[new]
-    #[pyo3(signature = (path=None, as_of=None))]
-    fn new(py: Python<'_>, path: Option<PathBuf>, as_of: Option<&str>) -> PyResult<Self> {
+    fn init(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        as_of: Option<&str>,
+    ) -> PyResult<PyClassInitializer<Self>> {
         let s = PyDict::new(py);
         s.set_item("engine.kind", "local")?;
         s.set_item("engine.lake", path.map(|p| p.display().to_string()))?;
         s.set_item("as_of", as_of)?;
         let (engine, path) = open(py, &s)?;
-        Ok(LocalLake { engine, path })
+        Ok(PyClassInitializer::from(Engine { engine }).add_subclass(LocalLake { path }))
+    }
+}
+
+#[pymethods]
+impl LocalLake {
+    /// Opens a lake folder (default: `ASKLAKE_LAKE`, else `./asklake-demo`).
+    #[new]
+    #[pyo3(signature = (path=None, as_of=None))]
+    fn new(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        as_of: Option<&str>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        Self::init(py, path, as_of)
     }
 
     /// Writes a demo lake (deterministic for a seed and as-of time) and opens it.
@@ -145,7 +196,7 @@ impl LocalLake {
         scale: f64,
         days: u32,
         as_of: Option<&str>,
-    ) -> PyResult<Self> {
+    ) -> PyResult<Py<Self>> {
         let config = asklake::demo::DemoConfig {
             dir: path.clone(),
             seed,
@@ -155,29 +206,7 @@ impl LocalLake {
             ..Default::default()
         };
         py.detach(|| asklake::demo::generate(&config)).py()?;
-        LocalLake::new(py, Some(path), None)
-    }
-
-    /// `database.table` names.
-    fn tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        engine_tables(py, self.engine.clone())
-    }
-
-    /// A table's nested columns as a dict (`{"database", "name", "columns": [...]}`).
-    fn schema(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
-        engine_schema(py, self.engine.clone(), table)
-    }
-
-    /// Runs one read-only Athena SQL query through the guard.
-    #[pyo3(signature = (sql, max_rows=1000, timeout_s=120.0))]
-    fn sql(
-        &self,
-        py: Python<'_>,
-        sql: &str,
-        max_rows: u64,
-        timeout_s: f64,
-    ) -> PyResult<ArrowResult> {
-        run_sql(py, self.engine.clone(), sql, max_rows, timeout_s)
+        Py::new(py, Self::init(py, Some(path), None)?)
     }
 
     fn __repr__(&self) -> String {
@@ -186,18 +215,19 @@ impl LocalLake {
 }
 
 /// Amazon Athena over a real Security Lake.
-#[pyclass(module = "asklake._native", frozen)]
-pub struct Athena {
-    pub(crate) engine: Arc<dyn QueryEngine>,
-}
+#[pyclass(module = "asklake._native", extends = Engine, frozen)]
+pub struct Athena;
 
 #[pymethods]
 impl Athena {
     /// `settings`: the `[engine]` keys (`region`, `workgroup`, `output_location`, `database`, `endpoint_url`,
-    /// `allow_full_scan`, `max_bytes_scanned`, `explain_check`).
+    /// `allow_full_scan`, `max_bytes_scanned`, `explain_check`, `timeout_secs`).
     #[new]
     #[pyo3(signature = (**settings))]
-    fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        settings: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
         let s = PyDict::new(py);
         if let Some(given) = settings {
             for (k, v) in given.iter() {
@@ -207,40 +237,18 @@ impl Athena {
         }
         s.set_item("engine.kind", "athena")?;
         let (engine, _) = open(py, &s)?;
-        Ok(Athena { engine })
-    }
-
-    fn tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        engine_tables(py, self.engine.clone())
-    }
-
-    fn schema(&self, py: Python<'_>, table: &str) -> PyResult<Py<PyAny>> {
-        engine_schema(py, self.engine.clone(), table)
-    }
-
-    #[pyo3(signature = (sql, max_rows=1000, timeout_s=300.0))]
-    fn sql(
-        &self,
-        py: Python<'_>,
-        sql: &str,
-        max_rows: u64,
-        timeout_s: f64,
-    ) -> PyResult<ArrowResult> {
-        run_sql(py, self.engine.clone(), sql, max_rows, timeout_s)
+        Ok(PyClassInitializer::from(Engine { engine }).add_subclass(Athena))
     }
 }
 
 /// The engine of a `LocalLake` or `Athena` object.
 pub fn engine_of(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn QueryEngine>> {
-    if let Ok(l) = obj.cast::<LocalLake>() {
-        return Ok(l.get().engine.clone());
+    match obj.cast::<Engine>() {
+        Ok(e) => Ok(e.get().engine.clone()),
+        Err(_) => Err(ConfigError::new_err(
+            "engine must be an asklake.LocalLake or asklake.Athena",
+        )),
     }
-    if let Ok(a) = obj.cast::<Athena>() {
-        return Ok(a.get().engine.clone());
-    }
-    Err(ConfigError::new_err(
-        "engine must be an asklake.LocalLake or asklake.Athena",
-    ))
 }
 
 fn engine_tables(py: Python<'_>, engine: Arc<dyn QueryEngine>) -> PyResult<Vec<String>> {
@@ -258,7 +266,7 @@ fn run_sql(
     engine: Arc<dyn QueryEngine>,
     sql: &str,
     max_rows: u64,
-    timeout_s: f64,
+    timeout_s: Option<f64>,
 ) -> PyResult<ArrowResult> {
     // The same limits as every front end: through the configuration's checks.
     let s = PyDict::new(py);

@@ -18,6 +18,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     error::register(m)?;
     m.add_class::<engine::ArrowResult>()?;
+    m.add_class::<engine::Engine>()?;
     m.add_class::<engine::LocalLake>()?;
     m.add_class::<engine::Athena>()?;
     m.add_class::<llm::Llm>()?;

@@ -410,12 +410,6 @@ pub fn search_library(
         Ok((r.retrieve(&q, k).await?, note))
     })?;
     warn(py, &note.into_iter().collect::<Vec<_>>())?;
-    let v: Vec<serde_json::Value> = hits
-        .iter()
-        .map(|h| {
-            serde_json::json!({"id": h.example.id, "question": h.example.question,
-                               "sql": h.example.sql, "score": h.score})
-        })
-        .collect();
+    let v: Vec<serde_json::Value> = hits.iter().map(|h| h.hit()).collect();
     to_py_obj(py, &v)
 }

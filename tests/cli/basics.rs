@@ -300,3 +300,37 @@ fn terminal_output_neutralizes_control_characters() {
     assert!(!t.contains('\u{1b}') && !t.contains('\r'), "{t:?}");
     assert!(t.contains("\\u{1b}[31mred"), "{t}");
 }
+
+/// `--timeout` ends the command promptly, even when the engine is still unwinding the query.
+#[test]
+fn a_timed_out_query_returns_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let o = asklake(dir.path())
+        .args(["--lake", lake_dir().to_str().unwrap()])
+        .args([
+            "sql",
+            &format!("SELECT count(*) FROM {CT2} a, {CT2} b, {CT2} c, {CT2} d"),
+            "--timeout",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("timed out"), "{}", stderr(&o));
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    // A zero or negative timeout is a usage error, not "after 0ns".
+    let o = asklake(dir.path())
+        .args(["--lake", lake_dir().to_str().unwrap()])
+        .args([
+            "sql",
+            &format!("SELECT 1 FROM {CT2} LIMIT 1"),
+            "--timeout",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("timeout_secs"), "{}", stderr(&o));
+}

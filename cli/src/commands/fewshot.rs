@@ -122,13 +122,7 @@ pub async fn run(g: &GlobalArgs, action: FewshotAction) -> asklake::Result<ExitC
             }
             let hits = r.retrieve(&question, k).await?;
             if json || format == Format::Json {
-                let v: Vec<serde_json::Value> = hits
-                    .iter()
-                    .map(|h| {
-                        serde_json::json!({"id": h.example.id, "question": h.example.question,
-                                           "sql": h.example.sql, "score": h.score})
-                    })
-                    .collect();
+                let v: Vec<serde_json::Value> = hits.iter().map(|h| h.hit()).collect();
                 print(&serde_json::Value::Array(v).to_string());
             } else {
                 let rows: Vec<Vec<String>> = hits

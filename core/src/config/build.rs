@@ -30,6 +30,8 @@ pub async fn build_engine(config: &Config) -> Result<Arc<dyn QueryEngine>> {
                 &e.lake,
                 LocalOptions {
                     as_of: config.pipeline.as_of,
+                    memory_limit: e.memory_limit.clone(),
+                    max_temp_size: e.max_temp_size.clone(),
                     ..Default::default()
                 },
             )?;

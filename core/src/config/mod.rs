@@ -160,6 +160,10 @@ pub struct EngineConfig {
     pub explain_check: bool,
     /// Cancel a query after this many seconds.
     pub timeout_secs: f64,
+    /// Local engine: memory a query may use (`4GB`, `25%`); over it, the query fails with a clear error.
+    pub memory_limit: String,
+    /// Local engine: how much a query may spill to disk (the engine's own temporary folder).
+    pub max_temp_size: String,
 }
 
 impl Default for EngineConfig {
@@ -176,6 +180,8 @@ impl Default for EngineConfig {
             endpoint_url: None,
             explain_check: true,
             timeout_secs: 120.0,
+            memory_limit: "4GB".into(),
+            max_temp_size: "8GB".into(),
         }
     }
 }

@@ -18,17 +18,35 @@ use crate::lake::{LakeTable, Manifest};
 use crate::schema::{Catalog, DataType, Field, TableInfo};
 
 /// Options for opening a local lake.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LocalOptions {
     /// Overrides the manifest's as-of time as the default clock.
     pub as_of: Option<DateTime<Utc>>,
     /// Evaluate `current_timestamp` at the real now instead of the manifest's as-of time.
     pub real_clock: bool,
+    /// DuckDB's memory limit (`4GB`, `25%`): a query over it fails with an out-of-memory error instead of
+    /// taking the machine.
+    pub memory_limit: String,
+    /// How much a query may spill to the engine's own temporary folder.
+    pub max_temp_size: String,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            as_of: None,
+            real_clock: false,
+            memory_limit: "4GB".into(),
+            max_temp_size: "8GB".into(),
+        }
+    }
 }
 
 /// DuckDB over a local lake folder.
 pub struct LocalEngine {
     dir: PathBuf,
+    /// The engine's spill folder, outside the working directory; removed with the engine.
+    _temp: tempfile::TempDir,
     manifest: Manifest,
     conn: Mutex<Connection>,
     catalog: Catalog,
@@ -69,7 +87,23 @@ impl LocalEngine {
         })?;
         let manifest = Manifest::read(&dir)?;
         let conn = Connection::open_in_memory().map_err(engine_error)?;
+        let temp = tempfile::Builder::new()
+            .prefix("asklake-duckdb-")
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let mut setup = vec![
+            format!(
+                "SET GLOBAL memory_limit = {}",
+                sql_string(&options.memory_limit)
+            ),
+            format!(
+                "SET GLOBAL temp_directory = {}",
+                sql_string(&temp.path().display().to_string())
+            ),
+            format!(
+                "SET GLOBAL max_temp_directory_size = {}",
+                sql_string(&options.max_temp_size)
+            ),
             // GLOBAL: queries run on cloned connections, which start from the global settings.
             "SET GLOBAL TimeZone = 'UTC'".to_string(),
             "SET GLOBAL lambda_syntax = 'ENABLE_SINGLE_ARROW'".to_string(),
@@ -102,8 +136,22 @@ impl LocalEngine {
                 ident(&sl.table())
             ));
         }
-        let root = format!("{}/", dir.display());
-        setup.push(format!("SET allowed_directories = [{}]", sql_string(&root)));
+        // Only the tables' data folders are readable (not the manifest, not the rest of the lake folder).
+        let mut data_dirs: Vec<String> = manifest
+            .tables
+            .iter()
+            .map(|t| format!("{}/", dir.join(&t.path).display()))
+            .collect();
+        data_dirs.sort();
+        data_dirs.dedup();
+        setup.push(format!(
+            "SET allowed_directories = [{}]",
+            data_dirs
+                .iter()
+                .map(|d| sql_string(d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         setup.push("SET enable_external_access = false".into());
         setup.push("SET lock_configuration = true".into());
         for stmt in &setup {
@@ -136,6 +184,7 @@ impl LocalEngine {
         };
         Ok(LocalEngine {
             dir,
+            _temp: temp,
             manifest,
             conn: Mutex::new(conn),
             catalog: Catalog::new(tables),
@@ -238,6 +287,63 @@ fn arrow_type(t: &ArrowType) -> DataType {
     }
 }
 
+/// Refuses SQL that names the engine's system catalog (DuckDB's `duckdb_*()` functions and views, the
+/// PostgreSQL-compatible `pg_*` views, `information_schema`, `sqlite_master`) or asks for its settings,
+/// version or the running query. The guard refuses these first with a reason for the model; this check
+/// holds even for a caller that skipped the guard.
+fn refuse_system_catalog(sql: &str) -> Result<()> {
+    use sqlparser::ast::{Expr, ObjectName, Visit, Visitor};
+    use std::ops::ControlFlow;
+    struct Find;
+    fn system(name: &str) -> bool {
+        let n = name.trim_matches('"').to_ascii_lowercase();
+        ["duckdb_", "pg_", "sqlite_", "pragma_", "information_schema"]
+            .iter()
+            .any(|p| n.starts_with(p))
+            || matches!(
+                n.as_str(),
+                "version"
+                    | "current_setting"
+                    | "current_query"
+                    | "getenv"
+                    | "which_secret"
+                    | "temp"
+                    | "system"
+            )
+    }
+    impl Visitor for Find {
+        type Break = String;
+        fn pre_visit_relation(&mut self, r: &ObjectName) -> ControlFlow<String> {
+            match r.0.iter().map(|p| p.to_string()).find(|p| system(p)) {
+                Some(p) => ControlFlow::Break(p),
+                None => ControlFlow::Continue(()),
+            }
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<String> {
+            if let Expr::Function(f) = e
+                && let Some(p) = f.name.0.iter().map(|p| p.to_string()).find(|p| system(p))
+            {
+                return ControlFlow::Break(p);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let statements = crate::sql::dialect::parse(sql).map_err(|e| Error::Query {
+        engine: "duckdb".into(),
+        kind: QueryErrorKind::Syntax,
+        message: e.to_string(),
+    })?;
+    for st in &statements {
+        if let ControlFlow::Break(name) = st.visit(&mut Find) {
+            return Err(Error::guard(
+                crate::error::GuardCode::Table,
+                format!("{name} belongs to the engine's system catalog, which queries cannot read"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Maps a DuckDB error to the crate's error, keeping DuckDB's message (it has "did you mean" and a caret).
 pub(crate) fn engine_error(e: duckdb::Error) -> Error {
     let message = e.to_string();
@@ -291,6 +397,8 @@ impl QueryEngine for LocalEngine {
     async fn execute(&self, sql: &str, options: &QueryOptions) -> Result<QueryResult> {
         let start = Instant::now();
         let as_of = options.as_of.or(self.as_of);
+        // Defense in depth, whatever the caller checked: the engine's own catalog is never queried.
+        refuse_system_catalog(sql)?;
         let translated = trino_compat::to_duckdb(sql, as_of, Some(options.max_rows))?;
         let conn = self.connection()?;
         let interrupt = conn.interrupt_handle();

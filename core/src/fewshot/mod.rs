@@ -39,6 +39,18 @@ pub struct ScoredExample {
     pub score: f32,
 }
 
+impl ScoredExample {
+    /// `{"id", "question", "sql", "score"}`: a search hit as every front end shows it.
+    pub fn hit(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.example.id,
+            "question": self.example.question,
+            "sql": self.example.sql,
+            "score": self.score,
+        })
+    }
+}
+
 /// The first `k` of a ranking of `examples` (by index, best first) as scored examples.
 pub(crate) fn top_k(
     examples: &[Example],

@@ -93,6 +93,14 @@ const BLOCKED_FUNCTIONS: &[&str] = &[
     "enable_profiling",
     "test_all_types",
     "getvariable",
+    // The engine's identity, settings and the running query text.
+    "version",
+    "current_query",
+    "current_database",
+    "current_schema",
+    "current_schemas",
+    "current_catalog",
+    "txid_current",
 ];
 const BLOCKED_PREFIXES: &[&str] = &[
     "read_",
@@ -200,10 +208,9 @@ impl Guard {
 
         let mut checker = Checker {
             guard: self,
-            ctes: HashSet::new(),
+            scopes: Vec::new(),
             tables: Vec::new(),
         };
-        collect_ctes(query, &mut checker.ctes);
         if let ControlFlow::Break(e) = query.visit(&mut checker) {
             return Err(e);
         }
@@ -275,7 +282,7 @@ impl Guard {
         Ok((new, changed))
     }
 
-    fn check_table(&self, name: &ObjectName, ctes: &HashSet<String>) -> Result<String> {
+    fn check_table(&self, name: &ObjectName, scopes: &[CteScope]) -> Result<String> {
         let mut parts = Vec::new();
         for part in &name.0 {
             match part {
@@ -288,8 +295,18 @@ impl Guard {
                 }
             }
         }
+        if let Some(last) = parts.last()
+            && system_catalog_name(last)
+        {
+            return Err(Error::guard(
+                GuardCode::Table,
+                format!(
+                    "{name} is the engine's system catalog, not part of the lake; query the lake's tables"
+                ),
+            ));
+        }
         let known = match parts.as_slice() {
-            [t] => self.bare.contains(t) || ctes.contains(t),
+            [t] => cte_in_scope(scopes, t) || self.bare.contains(t),
             [db, t] => self.qualified.contains(&(db.clone(), t.clone())),
             [catalog, db, t] => {
                 catalog == "awsdatacatalog" && self.qualified.contains(&(db.clone(), t.clone()))
@@ -326,25 +343,44 @@ fn limit_value(e: &Expr) -> Result<u64> {
     ))
 }
 
-fn collect_ctes(query: &Query, out: &mut HashSet<String>) {
-    struct Ctes<'a>(&'a mut HashSet<String>);
-    impl Visitor for Ctes<'_> {
-        type Break = ();
-        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
-            if let Some(with) = &q.with {
-                for cte in &with.cte_tables {
-                    self.0.insert(cte.alias.name.value.to_ascii_lowercase());
-                }
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = query.visit(&mut Ctes(out));
+/// The engine's own catalog (DuckDB's and PostgreSQL-compatible system views, SQLite's, the information
+/// schema): never a lake table, and no CTE may take such a name.
+fn system_catalog_name(name: &str) -> bool {
+    let n = name.trim_matches('"').to_ascii_lowercase();
+    ["duckdb_", "pg_", "sqlite_", "pragma_", "information_schema"]
+        .iter()
+        .any(|p| n.starts_with(p))
+        || n == "sqlite_master"
+        || n == "sqlite_schema"
+        || n == "temp"
+        || n == "system"
+}
+
+/// The CTE names of one WITH clause and how many of them the query being visited can see: SQL scoping,
+/// where a CTE is visible in its WITH's main query and in the later CTEs of the same WITH (a recursive one
+/// also in itself), and nowhere outside that query.
+struct CteScope {
+    names: Vec<String>,
+    /// The CTE definitions, by address: the visitor hands out references into the same tree, so a query
+    /// being entered is recognized as the i-th CTE of this WITH.
+    queries: Vec<*const Query>,
+    recursive: bool,
+    /// The owning query, to pop this scope when leaving it.
+    owner: *const Query,
+    /// Names `[..visible]` can be referenced now.
+    visible: usize,
+}
+
+fn cte_in_scope(scopes: &[CteScope], name: &str) -> bool {
+    scopes
+        .iter()
+        .any(|s| s.names[..s.visible].iter().any(|n| n == name))
 }
 
 struct Checker<'a> {
     guard: &'a Guard,
-    ctes: HashSet<String>,
+    /// WITH clauses enclosing the node being visited, innermost last.
+    scopes: Vec<CteScope>,
     tables: Vec<String>,
 }
 
@@ -352,6 +388,41 @@ impl Visitor for Checker<'_> {
     type Break = Error;
 
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<Error> {
+        let ptr = q as *const Query;
+        // Entering the i-th CTE of an enclosing WITH: it sees only the CTEs before it (and itself if
+        // recursive).
+        if let Some(scope) = self.scopes.last_mut()
+            && let Some(i) = scope.queries.iter().position(|p| *p == ptr)
+        {
+            scope.visible = if scope.recursive { i + 1 } else { i };
+        }
+        if let Some(with) = &q.with {
+            let names: Vec<String> = with
+                .cte_tables
+                .iter()
+                .map(|c| c.alias.name.value.to_ascii_lowercase())
+                .collect();
+            if let Some(n) = names.iter().find(|n| system_catalog_name(n)) {
+                return ControlFlow::Break(Error::guard(
+                    GuardCode::Table,
+                    format!(
+                        "a CTE may not be named like the engine's system catalog ({n}); rename it"
+                    ),
+                ));
+            }
+            let count = names.len();
+            self.scopes.push(CteScope {
+                names,
+                queries: with
+                    .cte_tables
+                    .iter()
+                    .map(|c| &*c.query as *const Query)
+                    .collect(),
+                recursive: with.recursive,
+                owner: ptr,
+                visible: count,
+            });
+        }
         let bad = if !q.locks.is_empty() {
             Some("FOR UPDATE / FOR SHARE locks are not allowed in a read-only query")
         } else if q.for_clause.is_some() {
@@ -390,7 +461,7 @@ impl Visitor for Checker<'_> {
                 GuardCode::TableFunction,
                 format!("{name}(…) is a table function; query the lake's tables by name instead"),
             ),
-            TableFactor::Table { name, .. } => match self.guard.check_table(name, &self.ctes) {
+            TableFactor::Table { name, .. } => match self.guard.check_table(name, &self.scopes) {
                 Ok(t) => {
                     self.tables.push(t);
                     ControlFlow::Continue(())
@@ -416,6 +487,20 @@ impl Visitor for Checker<'_> {
                 ),
             ),
         }
+    }
+
+    fn post_visit_query(&mut self, q: &Query) -> ControlFlow<Error> {
+        let ptr = q as *const Query;
+        if self.scopes.last().is_some_and(|s| s.owner == ptr) {
+            self.scopes.pop();
+        }
+        // Leaving a CTE's definition: the rest of its WITH's query sees every CTE again.
+        if let Some(scope) = self.scopes.last_mut()
+            && scope.queries.contains(&ptr)
+        {
+            scope.visible = scope.names.len();
+        }
+        ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<Error> {
