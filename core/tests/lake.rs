@@ -325,3 +325,62 @@ async fn the_memory_limit_holds_and_the_engine_survives() {
         .unwrap();
     assert_eq!(r.row_count, 1);
 }
+
+/// `demo` touches a folder only when it is an asklake lake by its manifest's format, builds the new lake
+/// aside and swaps it in, and finishes what an interrupted run left.
+#[test]
+fn demo_never_destroys_what_is_not_its_own() {
+    let a = tempfile::tempdir().unwrap();
+    let mut cfg = config(a.path().join("lake"));
+    cfg.scale = 0.002;
+
+    // Another tool's manifest.json with data beside it: refused, nothing removed.
+    let other = a.path().join("app");
+    std::fs::create_dir_all(other.join("sl2")).unwrap();
+    std::fs::write(
+        other.join("manifest.json"),
+        r#"{"name": "my-app", "version": 3}"#,
+    )
+    .unwrap();
+    std::fs::write(other.join("sl2/data.bin"), "precious").unwrap();
+    cfg.dir = other.clone();
+    let e = asklake::demo::generate(&cfg).unwrap_err();
+    assert!(
+        matches!(e, Error::Config(_)) && e.to_string().contains("not an asklake lake"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(other.join("sl2/data.bin")).unwrap(),
+        "precious"
+    );
+
+    // A lake regenerated in place: no staging folder is left, the user's own files in it stay.
+    let lake = a.path().join("lake");
+    cfg.dir = lake.clone();
+    asklake::demo::generate(&cfg).unwrap();
+    std::fs::write(lake.join("NOTES.md"), "mine").unwrap();
+    asklake::demo::generate(&cfg).unwrap();
+    let names: Vec<String> = std::fs::read_dir(&lake)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".asklake")),
+        "{names:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(lake.join("NOTES.md")).unwrap(),
+        "mine"
+    );
+
+    // What a run killed mid-swap leaves (old parts aside, no manifest): recognized and finished.
+    let killed = a.path().join("killed");
+    std::fs::create_dir_all(killed.join(".asklake-staging/sl2/waf")).unwrap();
+    std::fs::create_dir_all(killed.join(".asklake-old/sl2")).unwrap();
+    std::fs::create_dir_all(killed.join("sl1")).unwrap();
+    cfg.dir = killed.clone();
+    asklake::demo::generate(&cfg).unwrap();
+    assert!(killed.join("manifest.json").is_file());
+    assert!(!killed.join(".asklake-staging").exists() && !killed.join(".asklake-old").exists());
+    asklake::engine::LocalEngine::open(&killed, Default::default()).unwrap();
+}

@@ -160,7 +160,15 @@ pub fn default_as_of() -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-fn prepare_dir(dir: &Path) -> Result<()> {
+/// Where a new lake is written before it replaces the old one, and where the old one waits to be removed.
+const STAGING: &str = ".asklake-staging";
+const OLD: &str = ".asklake-old";
+/// What a lake folder holds; anything else in it is the user's and is left alone.
+const LAKE_PARTS: &[&str] = &["sl1", "sl2", MANIFEST];
+
+/// Checks `dir` may hold a lake (missing, empty, an asklake lake by its manifest's format, or what an
+/// interrupted `demo` left), clears leftovers of an interrupted run, and returns a fresh staging folder.
+fn prepare_dir(dir: &Path) -> Result<PathBuf> {
     if dir.exists() {
         if !dir.is_dir() {
             return Err(Error::Config(format!(
@@ -168,30 +176,64 @@ fn prepare_dir(dir: &Path) -> Result<()> {
                 dir.display()
             )));
         }
-        let is_lake = dir.join(MANIFEST).is_file();
-        let empty = std::fs::read_dir(dir)
+        let names: Vec<String> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
-            .next()
-            .is_none();
-        if !is_lake && !empty {
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let leftover = names.iter().any(|n| n == STAGING || n == OLD);
+        let only_lake_parts = names
+            .iter()
+            .all(|n| LAKE_PARTS.contains(&n.as_str()) || n == STAGING || n == OLD);
+        if dir.join(MANIFEST).is_file() {
+            // A manifest that is not an asklake lake's (another tool's manifest.json) is not ours to replace.
+            if let Err(e) = Manifest::read(dir)
+                && !leftover
+            {
+                return Err(Error::Config(format!(
+                    "{} holds a manifest.json that is not an asklake lake ({e}); refusing to overwrite it",
+                    dir.display()
+                )));
+            }
+        } else if !(names.is_empty() || leftover && only_lake_parts) {
             return Err(Error::Config(format!(
                 "{} exists, is not empty and is not an asklake lake; refusing to overwrite it",
                 dir.display()
             )));
         }
-        // Replace only what a lake consists of.
-        for sub in ["sl1", "sl2", ".staging"] {
+        for sub in [STAGING, OLD] {
             let p = dir.join(sub);
             if p.exists() {
                 std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
             }
         }
-        let m = dir.join(MANIFEST);
-        if m.exists() {
-            std::fs::remove_file(&m).map_err(|e| Error::io(&m, e))?;
-        }
     } else {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let staging = dir.join(STAGING);
+    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    Ok(staging)
+}
+
+/// Replaces the lake in `dir` with the one written in `staging`: the old parts move aside, the new ones in,
+/// the manifest last, then the old ones are removed. Interrupted, it leaves a folder `demo` recognizes and
+/// finishes cleaning on its next run.
+fn swap_in(dir: &Path, staging: &Path) -> Result<()> {
+    let old = dir.join(OLD);
+    std::fs::create_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    let mv = |from: &Path, to: &Path| std::fs::rename(from, to).map_err(|e| Error::io(from, e));
+    for part in [MANIFEST, "sl1", "sl2"] {
+        if dir.join(part).exists() {
+            mv(&dir.join(part), &old.join(part))?;
+        }
+    }
+    for part in ["sl1", "sl2", MANIFEST] {
+        if staging.join(part).exists() {
+            mv(&staging.join(part), &dir.join(part))?;
+        }
+    }
+    for p in [&old, &staging.to_path_buf()] {
+        std::fs::remove_dir_all(p).map_err(|e| Error::io(p, e))?;
     }
     Ok(())
 }
@@ -212,10 +254,10 @@ pub fn generate(config: &DemoConfig) -> Result<DemoSummary> {
     }
     let started = Instant::now();
     let as_of = config.as_of.unwrap_or_else(default_as_of);
-    prepare_dir(&config.dir)?;
+    let staging = prepare_dir(&config.dir)?;
     let clock = Clock::new(as_of, config.days);
     let world = world::World::new(config.seed);
-    let mut sinks = writer::Sinks::new(&config.dir, config.versions)?;
+    let mut sinks = writer::Sinks::new(&staging, config.versions)?;
 
     let n = |base: f64| (base * config.scale).round().max(1.0) as u64;
     let mut rng = rng::Rng::stream(config.seed, "misc");
@@ -265,7 +307,8 @@ pub fn generate(config: &DemoConfig) -> Result<DemoSummary> {
             "scenarios": facts,
         })),
     };
-    manifest.write(&config.dir)?;
+    manifest.write(&staging)?;
+    swap_in(&config.dir, &staging)?;
     Ok(DemoSummary {
         manifest,
         rows,
