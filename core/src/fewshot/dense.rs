@@ -77,7 +77,7 @@ impl DenseRetriever {
                 let v = cache.embed_all(embedder.as_ref(), &texts).await?;
                 // A cache that cannot be written (read-only home) costs start-up time, not correctness.
                 if let Err(e) = cache.save() {
-                    eprintln!("asklake: embedding cache not saved: {e}");
+                    tracing::warn!("embedding cache not saved: {e}");
                 }
                 v
             }
