@@ -87,6 +87,11 @@ where
     let mut err = match &e {
         SdkError::ServiceError(se) => {
             let mut s = ServiceError::http(service, se.raw().status().as_u16(), None, message);
+            s.retry_after_ms = se
+                .raw()
+                .headers()
+                .get("retry-after")
+                .and_then(crate::llm::retry::parse_retry_after);
             if throttled {
                 s.kind = ServiceErrorKind::Throttled;
                 s.retryable = true;

@@ -175,6 +175,10 @@ pub struct ServiceError {
     pub message: String,
     /// True when trying again later may succeed (throttling, 5xx, timeouts, dropped connections).
     pub retryable: bool,
+    /// How long the service asked callers to wait, in milliseconds (`Retry-After` on 429 / 503). Kept as a
+    /// `u32` so errors stay small (they travel in every `Result`).
+    #[serde(skip)]
+    pub retry_after_ms: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -217,6 +221,7 @@ impl ServiceError {
             code: None,
             request_id: None,
             message: message.into(),
+            retry_after_ms: None,
             retryable: matches!(
                 kind,
                 ServiceErrorKind::Throttled

@@ -28,6 +28,7 @@ fn config() -> AthenaConfig {
             max_attempts: 4,
             base_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(10),
+            ..RetryPolicy::default()
         },
         output_location: Some("s3://asklake-results/test/".into()),
         ..AthenaConfig::default()

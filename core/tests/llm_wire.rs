@@ -24,6 +24,7 @@ fn fast_retry(n: u32) -> RetryPolicy {
         max_attempts: n,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
+        ..RetryPolicy::default()
     }
 }
 
@@ -380,4 +381,60 @@ async fn pipeline_reports_timeouts() {
         matches!(&e, Error::Llm(l) if l.kind == ServiceErrorKind::Timeout),
         "{e}"
     );
+}
+
+/// A 429 with `Retry-After` is retried after the wait the server asked for (not the much shorter backoff),
+/// through the real AWS SDK and the real HTTP client; a wait past the call's deadline is not taken.
+#[tokio::test]
+async fn retry_after_is_honoured_on_both_wires() {
+    let fake = FakeLlm::start([Reply::Throttled(1), Reply::Text("SELECT 1".into())]).await;
+    let start = std::time::Instant::now();
+    let r = bedrock(&fake, "haiku", Duration::from_secs(5))
+        .chat(&request())
+        .await
+        .unwrap();
+    assert_eq!(r.text, "SELECT 1");
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+
+    let fake = FakeLlm::start([Reply::Throttled(1), Reply::Text("SELECT 2".into())]).await;
+    let start = std::time::Instant::now();
+    let r = openai(&fake, Duration::from_secs(5))
+        .chat(&request())
+        .await
+        .unwrap();
+    assert_eq!(r.text, "SELECT 2");
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Asked to wait longer than the deadline allows: the throttling error comes back at once, details kept.
+    let fake = FakeLlm::start([Reply::Throttled(120), Reply::Text("never".into())]).await;
+    let start = std::time::Instant::now();
+    let e = openai(&fake, Duration::from_secs(5))
+        .with_retry(RetryPolicy {
+            deadline: Some(Duration::from_secs(10)),
+            max_retry_after: Duration::from_secs(300),
+            ..fast_retry(5)
+        })
+        .chat(&request())
+        .await
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let Error::Llm(e) = e else { panic!("{e:?}") };
+    assert_eq!(
+        (e.status, e.code.as_deref()),
+        (Some(429), Some("rate_limit_exceeded"))
+    );
+    assert_eq!(e.retry_after_ms, Some(120_000));
+    assert_eq!(fake.seen().len(), 1);
 }

@@ -342,6 +342,7 @@ mod bedrock_embeddings {
                 max_attempts: 3,
                 base_delay: std::time::Duration::from_millis(10),
                 max_delay: std::time::Duration::from_millis(50),
+                ..RetryPolicy::default()
             });
         assert_eq!(e.embed(&["a".into()]).await.unwrap().len(), 1);
         let err = e.embed(&["b".into()]).await.unwrap_err().to_string();

@@ -26,6 +26,8 @@ pub enum Reply {
     },
     /// Wait, then answer with the text (for timeouts).
     Slow(Duration, String),
+    /// 429 with `Retry-After: N` seconds, in the provider's throttling shape.
+    Throttled(u64),
 }
 
 /// A request as the server saw it.
@@ -152,6 +154,26 @@ async fn handle(
     let bedrock = path.starts_with("/model/");
     let stream = path.ends_with("/converse-stream") || body["stream"] == json!(true);
     match (reply, bedrock) {
+        (Reply::Throttled(secs), true) => response(
+            429,
+            "application/json",
+            json!({"message": "Too many requests, please wait before trying again."})
+                .to_string()
+                .into(),
+            &[
+                ("x-amzn-ErrorType", "ThrottlingException"),
+                ("x-amzn-RequestId", "fake-request-1"),
+                ("retry-after", &secs.to_string()),
+            ],
+        ),
+        (Reply::Throttled(secs), false) => response(
+            429,
+            "application/json",
+            json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}})
+                .to_string()
+                .into(),
+            &[("x-request-id", "fake-request-2"), ("retry-after", &secs.to_string())],
+        ),
         (Reply::Error { status, code, message }, true) => response(
             status,
             "application/json",

@@ -171,6 +171,11 @@ async fn http_error(resp: reqwest::Response) -> ServiceError {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::retry::parse_retry_after);
     let text = resp.text().await.unwrap_or_default();
     let (code, message) = match serde_json::from_str::<Value>(&text) {
         Ok(v) => {
@@ -186,10 +191,16 @@ async fn http_error(resp: reqwest::Response) -> ServiceError {
                 .unwrap_or_else(|| text.clone());
             (code, msg)
         }
+        // Not JSON (a proxy's HTML error page): say so instead of quoting markup.
+        Err(_) if text.trim_start().starts_with('<') => (
+            None,
+            format!("HTTP {status} with a non-JSON ({} bytes) body", text.len()),
+        ),
         Err(_) => (None, text.chars().take(500).collect()),
     };
     ServiceError {
         request_id,
+        retry_after_ms: retry_after,
         ..ServiceError::http(NAME, status, code, message)
     }
 }
