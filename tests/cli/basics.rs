@@ -305,9 +305,10 @@ fn terminal_output_neutralizes_control_characters() {
 #[test]
 fn a_timed_out_query_returns_promptly() {
     let dir = tempfile::tempdir().unwrap();
+    let lake = lake_dir().to_str().unwrap().to_string();
     let start = std::time::Instant::now();
     let o = asklake(dir.path())
-        .args(["--lake", lake_dir().to_str().unwrap()])
+        .args(["--lake", &lake])
         .args([
             "sql",
             &format!("SELECT count(*) FROM {CT2} a, {CT2} b, {CT2} c, {CT2} d"),
@@ -333,4 +334,32 @@ fn a_timed_out_query_returns_promptly() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("timeout_secs"), "{}", stderr(&o));
+}
+
+/// An audit log that cannot be written stops `ask` before the question is asked; `--show-prompt` checks
+/// the question like a real run does.
+#[test]
+fn unwritable_audit_logs_and_overlong_questions_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_dir().to_str().unwrap().to_string();
+    let o = asklake(dir.path())
+        .args([
+            "--lake",
+            &lake,
+            "ask",
+            "Are there logs of root account usage?",
+        ])
+        .args(["--audit-log", "/proc/asklake-cannot-write/audit.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("audit_log"), "{}", stderr(&o));
+    let long = "x".repeat(5000);
+    let o = asklake(dir.path())
+        .args(["--lake", &lake, "ask", &long, "--show-prompt"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("limit"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
 }

@@ -184,6 +184,19 @@ pub async fn build_text2sql_with(
     retriever: Option<Arc<dyn FewShotRetriever>>,
 ) -> Result<Setup> {
     let mut notes = Vec::new();
+    // An audit log that cannot be written is found now, before any question is asked and lost.
+    if let Some(path) = &config.pipeline.audit_log {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                Error::Config(format!(
+                    "pipeline.audit_log {} cannot be written: {e}",
+                    path.display()
+                ))
+            })?;
+    }
     let mut builder = Text2Sql::builder(engine).options(pipeline_options(config));
     if let Some(l) = llm {
         builder = builder.llm(l);

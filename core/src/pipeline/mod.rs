@@ -670,7 +670,9 @@ impl Text2Sql {
 
     /// The system prompt and turns the model would get for `question` (for inspection and snapshots).
     pub async fn render_prompt(&self, question: &str) -> Result<ChatRequest> {
-        let mut p = self.prepare(question, &[]).await?.base;
+        // The same checks as a real question: a prompt is never rendered for one the pipeline would refuse.
+        let question = self.check_question(question)?;
+        let mut p = self.prepare(&question, &[]).await?.base;
         p.messages.push(Message::user(question));
         Ok(p)
     }
