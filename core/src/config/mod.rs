@@ -180,8 +180,8 @@ impl Default for EngineConfig {
             endpoint_url: None,
             explain_check: true,
             timeout_secs: 120.0,
-            memory_limit: "4GB".into(),
-            max_temp_size: "8GB".into(),
+            memory_limit: crate::engine::duckdb::LocalOptions::default().memory_limit,
+            max_temp_size: crate::engine::duckdb::LocalOptions::default().max_temp_size,
         }
     }
 }

@@ -297,9 +297,7 @@ fn refuse_system_catalog(sql: &str) -> Result<()> {
     struct Find;
     fn system(name: &str) -> bool {
         let n = name.trim_matches('"').to_ascii_lowercase();
-        ["duckdb_", "pg_", "sqlite_", "pragma_", "information_schema"]
-            .iter()
-            .any(|p| n.starts_with(p))
+        crate::sql::guard::system_catalog_name(&n)
             || matches!(
                 n.as_str(),
                 "version"

@@ -345,7 +345,7 @@ fn limit_value(e: &Expr) -> Result<u64> {
 
 /// The engine's own catalog (DuckDB's and PostgreSQL-compatible system views, SQLite's, the information
 /// schema): never a lake table, and no CTE may take such a name.
-fn system_catalog_name(name: &str) -> bool {
+pub(crate) fn system_catalog_name(name: &str) -> bool {
     let n = name.trim_matches('"').to_ascii_lowercase();
     ["duckdb_", "pg_", "sqlite_", "pragma_", "information_schema"]
         .iter()
