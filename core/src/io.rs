@@ -40,6 +40,22 @@ pub fn with_lock<T>(lock_path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T
     out
 }
 
+/// Appends `value` as one JSON line to `path` (created if missing), holding an advisory lock on the file so
+/// concurrent writers (a server's requests, several processes) never interleave lines.
+pub fn append_json_line(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let mut line = value.to_string();
+    line.push('\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.lock().map_err(|e| Error::io(path, e))?;
+    let out = f.write_all(line.as_bytes()).map_err(|e| Error::io(path, e));
+    let _ = f.unlock();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

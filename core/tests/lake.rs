@@ -235,7 +235,8 @@ fn malformed_lakes_give_clear_errors() {
     std::fs::write(d.path().join("manifest.json"), "{not json").unwrap();
     let e = LocalEngine::open(d.path(), LocalOptions::default()).unwrap_err();
     assert!(e.to_string().contains("malformed"), "{e}");
-    // A corrupt Parquet file is reported when the table is opened.
+    // A corrupt Parquet file makes its table unavailable when the lake is opened (the rest opens:
+    // `a_corrupt_file_disables_its_table_only`).
     let mut cfg = config(d.path().join("lake"));
     cfg.scale = 0.002;
     asklake::demo::generate(&cfg).unwrap();
@@ -246,8 +247,13 @@ fn malformed_lakes_give_clear_errors() {
         .unwrap()
         .path();
     std::fs::write(&f, b"PAR1 garbage").unwrap();
-    let e = LocalEngine::open(d.path().join("lake"), LocalOptions::default()).unwrap_err();
-    assert!(matches!(e, Error::Lake(_)), "{e}");
+    let lake = LocalEngine::open(d.path().join("lake"), LocalOptions::default()).unwrap();
+    let u = lake.unavailable();
+    assert_eq!(u.len(), 1, "{u:?}");
+    assert!(
+        u[0].table.ends_with("waf_2_0") && u[0].reason.contains(&*f.to_string_lossy()),
+        "{u:?}"
+    );
 }
 
 /// The system catalog is out of reach of query text, whoever skipped the guard; the lake folder's own files
@@ -383,4 +389,68 @@ fn demo_never_destroys_what_is_not_its_own() {
     assert!(killed.join("manifest.json").is_file());
     assert!(!killed.join(".asklake-staging").exists() && !killed.join(".asklake-old").exists());
     asklake::engine::LocalEngine::open(&killed, Default::default()).unwrap();
+}
+
+/// One corrupt Parquet file: the engine opens, names the table and the file, and the other tables answer.
+#[tokio::test]
+async fn a_corrupt_file_disables_its_table_only() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(lake_dir(), dir.path());
+    let m = asklake::lake::Manifest::read(dir.path()).unwrap();
+    let flow = m
+        .tables
+        .iter()
+        .find(|t| {
+            t.source == asklake::schema::Source::VpcFlow
+                && t.version == asklake::schema::SourceVersion::V2
+        })
+        .unwrap();
+    let bad = dir.path().join(&flow.path).join("zz-corrupt.parquet");
+    std::fs::write(&bad, b"PAR1 this is not a parquet file at all PAR1").unwrap();
+    let engine = asklake::engine::LocalEngine::open(
+        dir.path(),
+        asklake::engine::duckdb::LocalOptions::default(),
+    )
+    .unwrap();
+    let catalog = engine.catalog().await.unwrap();
+    assert_eq!(catalog.tables.len(), 9);
+    assert_eq!(catalog.unavailable.len(), 1);
+    let u = &catalog.unavailable[0];
+    assert!(u.table.ends_with("vpc_flow_2_0"), "{u:?}");
+    assert!(u.reason.contains("zz-corrupt.parquet"), "{u:?}");
+    assert!(!u.reason.contains("CREATE VIEW"), "{u:?}");
+    // The other tables answer; the broken one says why, before running anything.
+    let (_, r) = run_guarded(
+        &engine,
+        &format!("SELECT count(*) FROM {CT2}"),
+        &QueryOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.row_count, 1);
+    let e = run_guarded(
+        &engine,
+        &format!("SELECT count(*) FROM {FLOW2}"),
+        &QueryOptions::default(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("unavailable") && e.contains("zz-corrupt.parquet"),
+        "{e}"
+    );
+}
+
+/// Athena's catalog prefix is accepted by the guard and runs locally too.
+#[tokio::test]
+async fn awsdatacatalog_prefix_runs() {
+    let n = scalar(&format!("SELECT count(*) FROM awsdatacatalog.{CT2}")).await;
+    let quoted = CT2.replace('.', "\".\"");
+    let m = scalar(&format!(
+        "SELECT count(*) FROM \"AwsDataCatalog\".\"{quoted}\""
+    ))
+    .await;
+    assert!(n.as_u64().unwrap() > 0);
+    assert_eq!(n, m);
 }

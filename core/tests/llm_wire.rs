@@ -167,6 +167,43 @@ async fn bedrock_times_out() {
     assert_eq!(e.kind, ServiceErrorKind::Timeout, "{e}");
 }
 
+/// A stream that sends its first piece and then stalls ends with a timeout error after the first delta,
+/// promptly, over both wires (the SDK's attempt timeout stops at the stream's headers).
+#[tokio::test]
+async fn stalled_streams_time_out() {
+    use futures_util::StreamExt;
+    let fake = FakeLlm::start([Reply::Stall("The query ".into())]).await;
+    let llm = bedrock(&fake, "haiku", Duration::from_secs(5))
+        .with_retry(fast_retry(1))
+        .with_stream_timeout(Duration::from_millis(600));
+    let fake2 = FakeLlm::start([Reply::Stall("The query ".into())]).await;
+    let llm2 = openai(&fake2, Duration::from_millis(600)).with_retry(fast_retry(1));
+    for backend in [&llm as &dyn LlmBackend, &llm2] {
+        let t = std::time::Instant::now();
+        let mut s = backend.chat_stream(&request()).await.unwrap();
+        let mut deltas = String::new();
+        let err = loop {
+            match s.next().await {
+                Some(Ok(asklake::llm::StreamEvent::Delta(d))) => deltas.push_str(&d),
+                Some(Ok(other)) => panic!("{} finished: {other:?}", backend.name()),
+                Some(Err(e)) => break e,
+                None => panic!("{} ended without an error", backend.name()),
+            }
+        };
+        assert_eq!(deltas, "The query ", "{}", backend.name());
+        let Error::Llm(e) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(e.kind, ServiceErrorKind::Timeout, "{}: {e}", backend.name());
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "{}: {:?}",
+            backend.name(),
+            t.elapsed()
+        );
+    }
+}
+
 #[tokio::test]
 async fn openai_json_and_sse() {
     let fake = FakeLlm::start([

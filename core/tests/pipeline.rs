@@ -321,6 +321,7 @@ async fn audit_log_gets_one_line_per_question() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let llm = Arc::new(Scripted::new([
+        sql("DELETE FROM t"),
         sql(&top_ips()),
         "CANNOT_ANSWER: not about logs".into(),
     ]));
@@ -331,15 +332,31 @@ async fn audit_log_gets_one_line_per_question() {
         .build();
     t.ask("top IPs last week").await.unwrap();
     t.ask("tell me a joke").await.unwrap();
+    // A question refused before any call is logged too.
+    t.ask("   ").await.unwrap_err();
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["rows"], 5);
     assert_eq!(lines[0]["engine"], "duckdb");
+    // The guard-rejected SQL is in the log, with its stage and reason.
+    assert_eq!(lines[0]["rejected"][0]["sql"], "DELETE FROM t");
+    assert_eq!(lines[0]["rejected"][0]["stage"], "guard");
+    assert!(
+        !lines[0]["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(lines[1]["refusal"], "not about logs");
+    assert!(
+        lines[2]["error"].as_str().unwrap().contains("empty"),
+        "{}",
+        lines[2]
+    );
     assert!(!text.contains("Sample rows"), "prompts must not be logged");
 }
 

@@ -336,6 +336,71 @@ fn a_timed_out_query_returns_promptly() {
     assert!(stderr(&o).contains("timeout_secs"), "{}", stderr(&o));
 }
 
+/// The engine's memory cap holds for a hostile query: the process's peak memory stays near the cap (not the
+/// gigabytes the same query takes uncapped), and the query fails with a clear error.
+#[test]
+fn a_query_over_the_memory_cap_fails_within_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("asklake.toml"),
+        "[engine]\nmemory_limit = \"300MB\"\nmax_temp_size = \"100MB\"\n",
+    )
+    .unwrap();
+    let heavy = format!(
+        "SELECT len(array_agg(a.metadata.uid || b.metadata.uid)) AS n FROM {CT2} a, {CT2} b"
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("asklake"))
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("no-user-config"))
+        .env_remove("ASKLAKE_CONFIG")
+        .env_remove("ASKLAKE_PROFILE")
+        .args([
+            "--lake",
+            lake_dir().to_str().unwrap(),
+            "sql",
+            &heavy,
+            "--timeout",
+            "120",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The kernel's high-water mark of the child's resident memory, read until it exits (it only grows;
+    // polled every 10 ms, bounded by the query's own timeout).
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query outlived its timeout"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let peak_mb = peak_kb / 1024;
+    eprintln!("peak RSS with a 300MB cap: {peak_mb} MB");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(peak_mb > 50, "the memory reading works ({peak_mb} MB)");
+    assert!(err.contains("memory"), "{err}");
+    assert!(!err.contains("SET memory_limit"), "{err}");
+    // The cap plus the process's own baseline (about 70 MB) and allocator slack.
+    assert!(peak_mb < 500, "peak {peak_mb} MB over a 300 MB cap");
+}
+
 /// An audit log that cannot be written stops `ask` before the question is asked; `--show-prompt` checks
 /// the question like a real run does.
 #[test]

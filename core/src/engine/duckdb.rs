@@ -15,7 +15,7 @@ use crate::arrow::datatypes::{DataType as ArrowType, Field as ArrowField, Schema
 use crate::arrow::record_batch::RecordBatch;
 use crate::error::{Error, QueryErrorKind, Result};
 use crate::lake::{LakeTable, Manifest};
-use crate::schema::{Catalog, DataType, Field, TableInfo};
+use crate::schema::{Catalog, DataType, Field, TableInfo, Unavailable};
 
 /// Options for opening a local lake.
 #[derive(Debug, Clone)]
@@ -110,24 +110,52 @@ impl LocalEngine {
             "SET GLOBAL autoinstall_known_extensions = false".to_string(),
             "SET GLOBAL autoload_known_extensions = false".to_string(),
         ];
+        for stmt in &setup {
+            conn.execute_batch(stmt)
+                .map_err(|e| Error::Lake(format!("setting up the lake ({stmt}): {e}")))?;
+        }
+        setup.clear();
+        // One view per table. A table whose files cannot be read (corrupt, truncated, not Parquet) is left
+        // out with the reason, naming the file; the other tables stay usable.
         let mut schemas = Vec::new();
+        let mut readable = Vec::new();
+        let mut unavailable = Vec::new();
         for t in &manifest.tables {
             let sl = t.security_lake(&manifest.rollup_region);
             let db = sl.database();
             if !schemas.contains(&db) {
-                setup.push(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&db)));
+                conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&db)))
+                    .map_err(|e| Error::Lake(format!("creating schema {db}: {e}")))?;
                 schemas.push(db.clone());
             }
-            setup.push(format!(
+            let view = format!(
                 "CREATE VIEW {}.{} AS {}",
                 ident(&db),
                 ident(&sl.table()),
                 scan_sql(&dir, t)?
-            ));
+            );
+            // Every file's footer is read once here (the view itself reads only the first file's schema),
+            // so a corrupt file is found now, not in the middle of someone's question.
+            let footers = format!(
+                "SELECT count(*) FROM parquet_metadata({})",
+                sql_string(&parquet_glob(&dir, t))
+            );
+            match conn
+                .execute_batch(&view)
+                .and_then(|()| conn.execute_batch(&footers))
+            {
+                Ok(()) => readable.push(t),
+                Err(e) => {
+                    let reason = unreadable_reason(&conn, &dir.join(&t.path), &e.to_string());
+                    let table = format!("{db}.{}", sl.table());
+                    tracing::warn!(%table, "table unavailable: {reason}");
+                    unavailable.push(Unavailable { table, reason });
+                }
+            }
         }
         // search_path is per connection and queries run on clones, so bare table names resolve through
         // aliases in `main` instead.
-        for t in &manifest.tables {
+        for t in &readable {
             let sl = t.security_lake(&manifest.rollup_region);
             setup.push(format!(
                 "CREATE VIEW main.{} AS SELECT * FROM {}.{}",
@@ -160,7 +188,7 @@ impl LocalEngine {
         }
 
         let mut tables = Vec::new();
-        for t in &manifest.tables {
+        for t in &readable {
             let sl = t.security_lake(&manifest.rollup_region);
             let sql = format!(
                 "SELECT * FROM {}.{} LIMIT 0",
@@ -187,13 +215,21 @@ impl LocalEngine {
             _temp: temp,
             manifest,
             conn: Mutex::new(conn),
-            catalog: Catalog::new(tables),
+            catalog: Catalog {
+                tables,
+                unavailable,
+            },
             as_of,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Tables that could not be read when the lake was opened, with the reason (the rest are usable).
+    pub fn unavailable(&self) -> &[Unavailable] {
+        &self.catalog.unavailable
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -219,6 +255,54 @@ impl LocalEngine {
     }
 }
 
+/// Why a table's files cannot be read: the first file DuckDB refuses, named, with its first line of error;
+/// else DuckDB's message for the whole folder. Runs before the lockdown (it reads the files).
+fn unreadable_reason(conn: &Connection, folder: &Path, error: &str) -> String {
+    let first_line = |e: &str| e.lines().next().unwrap_or("").trim().to_string();
+    let mut files: Vec<PathBuf> = walk_parquet(folder);
+    files.sort();
+    for f in files {
+        let probe = format!(
+            "SELECT count(*) FROM parquet_metadata({})",
+            sql_string(&f.display().to_string())
+        );
+        if let Err(e) = conn.execute_batch(&probe) {
+            return format!(
+                "{} cannot be read: {}",
+                f.display(),
+                first_line(&e.to_string())
+            );
+        }
+    }
+    format!("{}: {}", folder.display(), first_line(error))
+}
+
+/// The `.parquet` files under a folder, at any depth (source version 1 tables are partitioned).
+fn walk_parquet(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_parquet(&p));
+        } else if p.extension().is_some_and(|x| x == "parquet") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The glob of one table's files.
+fn parquet_glob(dir: &Path, t: &LakeTable) -> String {
+    let folder = dir.join(&t.path);
+    match t.version {
+        crate::schema::SourceVersion::V2 => format!("{}/*.parquet", folder.display()),
+        crate::schema::SourceVersion::V1 => format!("{}/*/*/*/*.parquet", folder.display()),
+    }
+}
+
 /// The `SELECT` that reads one table's files.
 fn scan_sql(dir: &Path, t: &LakeTable) -> Result<String> {
     let folder = dir.join(&t.path);
@@ -232,12 +316,12 @@ fn scan_sql(dir: &Path, t: &LakeTable) -> Result<String> {
         crate::schema::SourceVersion::V2 => {
             format!(
                 "SELECT * FROM read_parquet({}, hive_partitioning = false)",
-                sql_string(&format!("{}/*.parquet", folder.display()))
+                sql_string(&parquet_glob(dir, t))
             )
         }
         crate::schema::SourceVersion::V1 => format!(
             "SELECT * EXCLUDE (region, accountid, eventday), region, accountid, eventday FROM read_parquet({}, hive_partitioning = true, hive_types = {{'region': VARCHAR, 'accountid': VARCHAR, 'eventday': VARCHAR}})",
-            sql_string(&format!("{}/*/*/*/*.parquet", folder.display()))
+            sql_string(&parquet_glob(dir, t))
         ),
     })
 }
@@ -344,7 +428,16 @@ fn refuse_system_catalog(sql: &str) -> Result<()> {
 
 /// Maps a DuckDB error to the crate's error, keeping DuckDB's message (it has "did you mean" and a caret).
 pub(crate) fn engine_error(e: duckdb::Error) -> Error {
-    let message = e.to_string();
+    let mut message = e.to_string();
+    // DuckDB's advice after an out-of-memory error names settings the locked engine refuses and a URL;
+    // what is left says what happened, and the pipeline's repair prompt adds what to do.
+    if let Some(cut) = message.find("\n\nPossible solutions") {
+        message.truncate(cut);
+        message.push_str(
+            "\nThe query needs more memory than the engine's limit: aggregate or filter before joining, \
+             avoid cross joins, and select fewer rows.",
+        );
+    }
     let kind = if message.starts_with("Parser Error") {
         QueryErrorKind::Syntax
     } else if message.starts_with("Binder Error") || message.starts_with("Catalog Error") {

@@ -85,6 +85,15 @@ impl VisitorMut for Rewriter {
     type Break = ();
 
     fn post_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+        // Athena's catalog prefix: `awsdatacatalog.db.t` is `db.t` here (the guard accepts both).
+        if let TableFactor::Table { name, .. } = tf
+            && name.0.len() == 3
+            && name.0[0]
+                .as_ident()
+                .is_some_and(|i| i.value.eq_ignore_ascii_case("awsdatacatalog"))
+        {
+            name.0.remove(0);
+        }
         // Trino expands an array of rows into one column per field; DuckDB's UNNEST gives one struct column.
         // `UNNEST(a) AS t(x, y)` becomes `LATERAL (SELECT UNNEST(a, max_depth := 2)) AS t(x, y)`.
         if let TableFactor::UNNEST {

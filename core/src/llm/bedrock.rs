@@ -34,7 +34,13 @@ pub struct Bedrock {
     model_id: String,
     info: Option<&'static ModelInfo>,
     retry: RetryPolicy,
+    /// A streamed answer must finish within this (the SDK's attempt timeout ends when the stream's headers
+    /// arrive; without this a stalled stream hangs forever).
+    stream_timeout: Duration,
 }
+
+/// The stream deadline when no call timeout is configured.
+const DEFAULT_STREAM_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Bedrock {
     /// `model` is an alias (`haiku`, `sonnet`, `opus`, `sonnet-4`, `nova-pro`, …), a model id or an
@@ -55,6 +61,7 @@ impl Bedrock {
             model_id,
             info,
             retry: RetryPolicy::default(),
+            stream_timeout: settings.call_timeout.unwrap_or(DEFAULT_STREAM_TIMEOUT),
         })
     }
 
@@ -67,11 +74,19 @@ impl Bedrock {
             model_id,
             info,
             retry: RetryPolicy::default(),
+            stream_timeout: DEFAULT_STREAM_TIMEOUT,
         })
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// How long a streamed answer may take from the first byte to its end (default: the call timeout, or
+    /// 120 s).
+    pub fn with_stream_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_timeout = timeout;
         self
     }
 
@@ -262,8 +277,10 @@ impl LlmBackend for Bedrock {
             usage: Usage,
             stop_reason: Option<String>,
             done: bool,
+            deadline: tokio::time::Instant,
         }
         let state = State {
+            deadline: tokio::time::Instant::now() + self.stream_timeout,
             rx: out.stream,
             usage: Usage::default(),
             stop_reason: None,
@@ -274,7 +291,16 @@ impl LlmBackend for Bedrock {
                 if s.done {
                     return None;
                 }
-                match s.rx.recv().await {
+                let Ok(next) = tokio::time::timeout_at(s.deadline, s.rx.recv()).await else {
+                    s.done = true;
+                    let e = ServiceError::new(
+                        NAME,
+                        ServiceErrorKind::Timeout,
+                        "the streamed response took longer than the call timeout",
+                    );
+                    return Some((Err(Error::Llm(e)), s));
+                };
+                match next {
                     Ok(Some(ConverseStreamOutput::ContentBlockDelta(d))) => {
                         if let Some(ContentBlockDelta::Text(t)) = d.delta() {
                             return Some((Ok(StreamEvent::Delta(t.clone())), s));

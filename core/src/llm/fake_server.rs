@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// What the fake answers to the next call.
@@ -28,6 +29,9 @@ pub enum Reply {
     Slow(Duration, String),
     /// 429 with `Retry-After: N` seconds, in the provider's throttling shape.
     Throttled(u64),
+    /// A streamed answer that sends its first piece (this text) and then nothing, never ending (a hung
+    /// stream); a non-streamed call gets headers and no body.
+    Stall(String),
 }
 
 /// A request as the server saw it.
@@ -186,6 +190,29 @@ async fn handle(
             json!({"error": {"message": message, "type": "error", "code": code}}).to_string().into(),
             &[("x-request-id", "fake-request-2")],
         ),
+        (Reply::Stall(text), bedrock) => {
+            let first: Vec<u8> = if !stream {
+                Vec::new()
+            } else if bedrock {
+                let mut out = frame("messageStart", &json!({"role": "assistant"}));
+                out.extend(frame("contentBlockDelta", &json!({"contentBlockIndex": 0, "delta": {"text": text}})));
+                out
+            } else {
+                format!(
+                    "data: {}\n\n",
+                    json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+                )
+                .into_bytes()
+            };
+            let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) })
+                .chain(futures_util::stream::pending());
+            let content_type = match (stream, bedrock) {
+                (true, true) => "application/vnd.amazon.eventstream",
+                (true, false) => "text/event-stream",
+                _ => "application/json",
+            };
+            response(200, content_type, Body::from_stream(body), &[])
+        }
         (Reply::Text(text), true) if stream => {
             let mut out = Vec::new();
             out.extend(frame("messageStart", &json!({"role": "assistant"})));

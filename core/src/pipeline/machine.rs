@@ -231,8 +231,11 @@ impl Machine {
                 last: error,
             }));
         }
-        self.turns
-            .push(Message::user(prompt::repair(sql.as_deref(), &error)));
+        self.turns.push(Message::user(prompt::repair(
+            sql.as_deref(),
+            &error,
+            stage == "engine",
+        )));
         self.generate()
     }
 

@@ -20,7 +20,6 @@ pub mod machine;
 pub mod prompt;
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -730,6 +729,8 @@ impl Text2Sql {
         self.run_inner(question, history, on_delta).await
     }
 
+    /// One question, written to the audit log however it ends (an answer, a failure inside it, or an early
+    /// error such as a refused question).
     async fn run_inner(
         &self,
         question: &str,
@@ -737,6 +738,33 @@ impl Text2Sql {
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Answer> {
         let started = Instant::now();
+        let out = self
+            .answer_question(question, history, on_delta, started)
+            .await;
+        if let Some(path) = &self.inner.options.audit_log {
+            let engine = self.inner.engine.name();
+            let line = match &out {
+                Ok(answer) => audit_line(answer, engine),
+                Err(e) => json!({
+                    "time": Utc::now().to_rfc3339(),
+                    "question": crate::untrusted::clean(question, 2000),
+                    "error": e.to_string(),
+                    "engine": engine,
+                    "total_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                }),
+            };
+            crate::io::append_json_line(path, &line)?;
+        }
+        out
+    }
+
+    async fn answer_question(
+        &self,
+        question: &str,
+        history: &[Turn],
+        on_delta: &mut (dyn FnMut(&str) + Send),
+        started: Instant,
+    ) -> Result<Answer> {
         let question = self.check_question(question)?;
         if self.inner.llm.is_none() {
             return self.library_answer(&question, started).await;
@@ -910,9 +938,6 @@ impl Text2Sql {
         }
         answer.cost_usd = llm.pricing().map(|p| llm::cost_usd(&p, &answer.usage));
         answer.timings.total = started.elapsed();
-        if let Some(path) = &o.audit_log {
-            audit(path, &answer, self.inner.engine.name())?;
-        }
         Ok(answer)
     }
 
@@ -1034,9 +1059,6 @@ impl Text2Sql {
             trace: Vec::new(),
             prompt_chars: 0,
         };
-        if let Some(path) = &o.audit_log {
-            audit(path, &answer, self.inner.engine.name())?;
-        }
         Ok(answer)
     }
 
@@ -1106,13 +1128,22 @@ pub fn library_pick(hits: &[ScoredExample], threshold: f32) -> Option<&ScoredExa
     (best.score >= threshold && lead >= 0.1).then_some(best)
 }
 
-/// Appends one JSON line about `answer`. Never writes prompts, keys or result rows.
-fn audit(path: &Path, answer: &Answer, engine: &str) -> Result<()> {
-    let line = json!({
+/// The audit log's line about `answer`: the question, the SQL that ran, every rejected attempt's SQL with
+/// its stage and error, counts, cost and time. Never prompts, keys or result rows.
+fn audit_line(answer: &Answer, engine: &str) -> Value {
+    let rejected: Vec<Value> = answer
+        .attempts
+        .iter()
+        .filter(|a| a.error.is_some())
+        .map(|a| json!({"sql": a.sql, "stage": a.stage, "error": a.error}))
+        .collect();
+    json!({
         "time": Utc::now().to_rfc3339(),
         "question": answer.question,
         "sql": answer.sql,
+        "source": answer.source,
         "attempts": answer.attempts.len(),
+        "rejected": rejected,
         "rows": answer.result.as_ref().map(|r| r.row_count),
         "refusal": answer.refusal,
         "error": answer.error.as_ref().map(|e| e.to_string()),
@@ -1122,13 +1153,7 @@ fn audit(path: &Path, answer: &Answer, engine: &str) -> Result<()> {
         "model": answer.model,
         "engine": engine,
         "total_ms": u64::try_from(answer.timings.total.as_millis()).unwrap_or(u64::MAX),
-    });
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    writeln!(f, "{line}").map_err(|e| Error::io(path, e))
+    })
 }
 
 /// A conversation: follow-ups see the previous questions and their SQL (bounded by `max_history`).

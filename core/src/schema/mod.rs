@@ -84,11 +84,37 @@ impl TableInfo {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     pub tables: Vec<TableInfo>,
+    /// Tables the engine knows of but cannot read (a corrupt or missing file), with the reason. The other
+    /// tables stay usable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A table that cannot be read, and why (naming the file where one is at fault).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Unavailable {
+    /// Qualified name (`database.table`).
+    pub table: String,
+    pub reason: String,
 }
 
 impl Catalog {
     pub fn new(tables: Vec<TableInfo>) -> Self {
-        Self { tables }
+        Self {
+            tables,
+            unavailable: Vec::new(),
+        }
+    }
+
+    /// The unavailable table a name refers to (`table`, `database.table`, quoted or not).
+    pub fn find_unavailable(&self, name: &str) -> Option<&Unavailable> {
+        let parts = split_qualified(name);
+        let table = parts.last()?;
+        self.unavailable.iter().find(|u| {
+            let (db, t) = u.table.split_once('.').unwrap_or(("", &u.table));
+            t.eq_ignore_ascii_case(table)
+                && (parts.len() < 2 || db.eq_ignore_ascii_case(&parts[parts.len() - 2]))
+        })
     }
 
     /// Finds a table by `name`, `database.name` or a quoted form of either, case-insensitively.
@@ -108,6 +134,12 @@ impl Catalog {
 
     /// Like [`Catalog::find`], with an error that names the closest tables.
     pub fn get(&self, name: &str) -> Result<&TableInfo> {
+        if let Some(u) = self.find_unavailable(name) {
+            return Err(Error::Lake(format!(
+                "table {} is unavailable: {}",
+                u.table, u.reason
+            )));
+        }
         self.find(name).ok_or_else(|| {
             let names: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
             let close = closest(name, &names, 3);

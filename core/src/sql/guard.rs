@@ -58,6 +58,8 @@ pub struct Guard {
     qualified: HashSet<(String, String)>,
     bare: HashSet<String>,
     all_names: Vec<String>,
+    /// Tables the engine cannot read (`Catalog::unavailable`), so a query naming one is told why.
+    unavailable: crate::schema::Catalog,
 }
 
 /// Functions that read files, URLs, the environment or engine settings. Also refused by the locked-down engine;
@@ -138,6 +140,10 @@ impl Guard {
             qualified,
             bare,
             all_names,
+            unavailable: crate::schema::Catalog {
+                tables: Vec::new(),
+                unavailable: catalog.unavailable.clone(),
+            },
         }
     }
 
@@ -315,6 +321,12 @@ impl Guard {
         };
         if known {
             return Ok(name.to_string());
+        }
+        if let Some(u) = self.unavailable.find_unavailable(&name.to_string()) {
+            return Err(Error::guard(
+                GuardCode::UnknownTable,
+                format!("table {} is unavailable: {}", u.table, u.reason),
+            ));
         }
         let names: Vec<&str> = self.all_names.iter().map(String::as_str).collect();
         let close = crate::schema::closest(parts.last().map_or("", String::as_str), &names, 3);

@@ -43,6 +43,20 @@ pub fn lake_dir() -> &'static PathBuf {
     })
 }
 
+/// A copy of a folder (a lake to damage or poison without touching the shared one).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
 pub fn engine() -> LocalEngine {
     LocalEngine::open(lake_dir(), LocalOptions::default()).unwrap()
 }
