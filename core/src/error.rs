@@ -277,6 +277,43 @@ impl Error {
         )
     }
 
+    /// A stable name for the error's kind, as front ends report it (`guard`, `validation`, `query`,
+    /// `timeout`, `config`, `llm`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Guard { .. } => "guard",
+            Error::Validation(_) => "validation",
+            Error::Query { .. } => "query",
+            Error::Timeout(_) => "timeout",
+            Error::Schema(_) => "schema",
+            Error::Config(_) => "config",
+            Error::Embedding(_) => "embedding",
+            Error::Lake(_) => "lake",
+            Error::Io { .. } => "io",
+            Error::Llm(_) => "llm",
+            Error::Service(_) => "service",
+            Error::Unresolved { .. } => "unresolved",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// `{"kind", "code"?, "message", "repairable"}`: the error as the web API and MCP tools return it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (code, message) = match self {
+            Error::Guard { code, reason } => (Some(code.as_str()), reason.clone()),
+            other => (None, other.to_string()),
+        };
+        let mut v = serde_json::json!({
+            "kind": self.kind(),
+            "message": message,
+            "repairable": self.is_repairable(),
+        });
+        if let Some(c) = code {
+            v["code"] = c.into();
+        }
+        v
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

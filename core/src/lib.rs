@@ -36,6 +36,7 @@ pub mod llm;
 pub mod pipeline;
 pub mod schema;
 pub mod sql;
+pub mod tools;
 pub mod untrusted;
 
 /// The Arrow crate results are returned in (re-exported so callers use the same version).

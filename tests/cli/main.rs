@@ -9,4 +9,5 @@ mod basics;
 mod eval;
 mod fewshot;
 mod llm_wire;
+mod mcp;
 mod retrieval;

@@ -5,6 +5,8 @@ mod config;
 mod demo;
 mod eval;
 mod fewshot;
+mod mcp;
+pub mod serve_common;
 mod sql;
 mod tables;
 
@@ -53,5 +55,6 @@ pub async fn run(cli: Cli) -> asklake::Result<ExitCode> {
         Command::Eval(a) => eval::run(g, a).await,
         Command::Fewshot { action } => fewshot::run(g, action).await,
         Command::Config { action } => config::run(g, action),
+        Command::Mcp(a) => mcp::run(g, a).await,
     }
 }

@@ -492,20 +492,29 @@ impl QueryEngine for LocalEngine {
         refuse_system_catalog(sql)?;
         let translated = trino_compat::to_duckdb(sql, as_of, Some(options.max_rows))?;
         let conn = self.connection()?;
-        let interrupt = conn.interrupt_handle();
+        // Interrupts the query when this future ends early: on timeout, and when the caller drops it (an
+        // MCP cancellation, a closed HTTP request), so no abandoned query keeps running.
+        struct InterruptOnDrop(Option<Arc<duckdb::InterruptHandle>>);
+        impl Drop for InterruptOnDrop {
+            fn drop(&mut self) {
+                if let Some(h) = self.0.take() {
+                    h.interrupt();
+                }
+            }
+        }
+        let mut interrupt = InterruptOnDrop(Some(conn.interrupt_handle()));
         let max_rows = usize::try_from(options.max_rows).unwrap_or(usize::MAX);
         let sql_owned = translated.clone();
         let task = tokio::task::spawn_blocking(move || run(conn, &sql_owned, max_rows));
         let joined = match options.timeout {
             Some(limit) => match tokio::time::timeout(limit, task).await {
                 Ok(j) => j,
-                Err(_) => {
-                    interrupt.interrupt();
-                    return Err(Error::Timeout(limit));
-                }
+                Err(_) => return Err(Error::Timeout(limit)),
             },
             None => task.await,
         };
+        // Finished: nothing to interrupt.
+        interrupt.0 = None;
         let (schema, batches, row_count, truncated) =
             joined.map_err(|e| Error::Internal(format!("query task failed: {e}")))??;
         let executed_sql = (translated != sql).then_some(translated);
@@ -524,6 +533,15 @@ impl QueryEngine for LocalEngine {
 
     async fn catalog(&self) -> Result<Catalog> {
         Ok(self.catalog.clone())
+    }
+
+    fn known_rows(&self, table: &TableInfo) -> Option<u64> {
+        let sl = table.security_lake.as_ref()?;
+        self.manifest
+            .tables
+            .iter()
+            .find(|t| t.source == sl.source && t.version == sl.version)
+            .map(|t| t.rows)
     }
 
     fn default_as_of(&self) -> Option<DateTime<Utc>> {

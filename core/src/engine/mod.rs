@@ -92,6 +92,13 @@ pub trait QueryEngine: Debug + Send + Sync {
     /// Every table with its nested columns.
     async fn catalog(&self) -> Result<Catalog>;
 
+    /// A table's row count when the engine knows it without a query (the local lake's manifest); `None`
+    /// where counting would cost a scan (Athena).
+    fn known_rows(&self, table: &crate::schema::TableInfo) -> Option<u64> {
+        let _ = table;
+        None
+    }
+
     /// Table names, `database.table`.
     async fn list_tables(&self) -> Result<Vec<String>> {
         Ok(self

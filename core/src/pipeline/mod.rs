@@ -434,6 +434,24 @@ impl Text2Sql {
         &self.inner.engine
     }
 
+    /// The few-shot retriever (the verified library), when one is configured.
+    pub fn retriever(&self) -> Option<&Arc<dyn FewShotRetriever>> {
+        self.inner.retriever.as_ref()
+    }
+
+    /// A table's context exactly as prompts carry it: columns with OCSF descriptions, frequent values and
+    /// sanitized sample rows, the data fenced ([`crate::untrusted::fence`]). Cached per table.
+    pub async fn table_context(&self, table: &TableInfo) -> String {
+        self.section(table).await
+    }
+
+    /// The tables a question's prompt would describe, by qualified name (the pipeline's own selection,
+    /// retrieved examples' tables included).
+    pub async fn tables_for(&self, question: &str) -> Result<Vec<String>> {
+        let question = self.check_question(question)?;
+        Ok(self.prepare(&question, &[]).await?.tables)
+    }
+
     pub fn llm(&self) -> Option<&Arc<dyn LlmBackend>> {
         self.inner.llm.as_ref()
     }

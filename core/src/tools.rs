@@ -1,0 +1,353 @@
+//! What asklake offers remote callers (the MCP server's tools, the web API): list and describe tables,
+//! search the verified library, validate and run guarded SQL, ask. One configured pipeline behind it; the
+//! front ends translate requests and render results, the behaviour is here, once.
+//!
+//! Values from the lake are attacker-controlled. Results meant for a model ([`Lake::run_sql`] with
+//! `for_model`) have every string cut and cleaned as prompts have ([`crate::untrusted::clean`]); the table
+//! context is the prompts' own, with its data fenced.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::engine::{QueryEngine, QueryOptions, QueryResult, format};
+use crate::error::{Error, Result};
+use crate::fewshot::ScoredExample;
+use crate::pipeline::{Answer, Text2Sql};
+use crate::schema::context::Glossary;
+use crate::schema::ocsf;
+use crate::sql::{Guard, GuardConfig};
+
+/// The longest string a model-facing result carries per cell.
+pub const MAX_CELL_CHARS: usize = 500;
+
+/// One configured lake and pipeline, shared by every request of a server.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    t2s: Text2Sql,
+    query: QueryOptions,
+    audit_log: Option<PathBuf>,
+    llm_provider: String,
+}
+
+/// A table as `list_tables` and `GET /api/tables` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSummary {
+    /// `database.table`.
+    pub name: String,
+    /// Security Lake source (`cloud_trail_mgmt`, `vpc_flow`, …), when the name says so.
+    pub source: Option<String>,
+    /// Security Lake source version (1 or 2).
+    pub version: Option<u8>,
+    pub description: Option<String>,
+    /// Rows, where the engine knows them without a scan.
+    pub rows: Option<u64>,
+    /// The column to filter time on.
+    pub time_column: Option<String>,
+}
+
+/// One column of a table's nested tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    /// Dotted path (`actor.user.name`).
+    pub path: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The OCSF attribute's meaning, where known.
+    pub description: Option<String>,
+}
+
+/// A table's columns and the context asklake's prompts carry for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableDescription {
+    pub table: TableSummary,
+    pub columns: Vec<ColumnInfo>,
+    /// The prompt section: columns with meanings, frequent values and sample rows (data fenced).
+    pub context: String,
+    /// With a question: the tables the pipeline would put in its prompt for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables_for_question: Option<Vec<String>>,
+}
+
+/// The verdict of `validate_sql`: the guard, then static validation against the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    pub valid: bool,
+    /// The query as it would run (row limit applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    pub tables: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+impl Lake {
+    /// The lake and pipeline `config` describes (what `asklake serve` and `asklake mcp` run), with the
+    /// setup's notes (a retriever fallback, …).
+    pub async fn from_config(config: &Config) -> Result<(Lake, Vec<String>)> {
+        let setup = crate::config::build_text2sql(config).await?;
+        Ok((Lake::new(setup.text2sql, config), setup.notes))
+    }
+
+    /// Wraps a pipeline built elsewhere; `config` gives the query limits and the audit log.
+    pub fn new(t2s: Text2Sql, config: &Config) -> Lake {
+        Lake {
+            t2s,
+            query: crate::config::query_options(config),
+            audit_log: config.pipeline.audit_log.clone(),
+            llm_provider: config.llm.provider.to_string(),
+        }
+    }
+
+    pub fn text2sql(&self) -> &Text2Sql {
+        &self.t2s
+    }
+
+    fn engine(&self) -> &Arc<dyn QueryEngine> {
+        self.t2s.engine()
+    }
+
+    /// Options for one query outside the pipeline (the configured row cap, timeout and clock).
+    pub fn query_options(&self) -> &QueryOptions {
+        &self.query
+    }
+
+    /// `{"status","engine","llm","model"}`.
+    pub fn health(&self) -> Value {
+        json!({
+            "status": "ok",
+            "engine": self.engine().name(),
+            "llm": self.t2s.llm().map_or("none", |_| self.llm_provider.as_str()),
+            "model": self.t2s.llm().map(|l| l.model().to_string()),
+        })
+    }
+
+    fn summary(&self, t: &crate::schema::TableInfo) -> TableSummary {
+        let sl = t.security_lake.as_ref();
+        TableSummary {
+            name: format!("{}.{}", t.database, t.name),
+            source: sl.map(|s| s.source.as_str().to_string()),
+            version: sl.map(|s| s.version.number()),
+            description: t.description.clone(),
+            rows: self.engine().known_rows(t),
+            time_column: sl.map(|s| s.version.time_column().to_string()),
+        }
+    }
+
+    /// Every table with its source, version, description, row count and time column.
+    pub async fn tables(&self) -> Result<Vec<TableSummary>> {
+        let catalog = self.engine().catalog().await?;
+        Ok(catalog.tables.iter().map(|t| self.summary(t)).collect())
+    }
+
+    /// A table's nested columns with OCSF meanings and the prompts' context for it; with a question, the
+    /// tables the pipeline would choose for it.
+    pub async fn describe(&self, table: &str, question: Option<&str>) -> Result<TableDescription> {
+        let catalog = self.engine().catalog().await?;
+        let info = catalog.get(table)?.clone();
+        let source = info.security_lake.as_ref().map(|s| s.source);
+        let columns = info
+            .column_paths()
+            .into_iter()
+            .map(|(path, ty)| ColumnInfo {
+                description: ocsf::describe(source, &path).map(String::from),
+                data_type: ty.hive_name(),
+                path,
+            })
+            .collect();
+        let tables_for_question = match question.map(str::trim).filter(|q| !q.is_empty()) {
+            Some(q) => Some(
+                self.t2s
+                    .tables_for(q)
+                    .await?
+                    .iter()
+                    .map(|n| match catalog.find(n) {
+                        Some(t) => format!("{}.{}", t.database, t.name),
+                        None => n.clone(),
+                    })
+                    .collect(),
+            ),
+            None => None,
+        };
+        Ok(TableDescription {
+            table: self.summary(&info),
+            columns,
+            context: self.t2s.table_context(&info).await,
+            tables_for_question,
+        })
+    }
+
+    /// Up to `k` verified question → SQL examples for `question` (the configured retriever).
+    pub async fn search_examples(&self, question: &str, k: usize) -> Result<Vec<ScoredExample>> {
+        let q = question.trim();
+        if q.is_empty() {
+            return Err(Error::Config("the question is empty".into()));
+        }
+        if q.chars().count() > self.t2s.options().max_question_chars {
+            return Err(Error::Config(format!(
+                "the question is longer than {} characters",
+                self.t2s.options().max_question_chars
+            )));
+        }
+        let Some(r) = self.t2s.retriever() else {
+            return Err(Error::Config(
+                "no example library is configured (retrieval.examples = 0)".into(),
+            ));
+        };
+        r.retrieve(q, k.clamp(1, 20)).await
+    }
+
+    fn guard(&self, catalog: &crate::schema::Catalog, max_rows: u64) -> Guard {
+        Guard::new(
+            catalog,
+            GuardConfig {
+                max_rows,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The guard and static validation, without running: the SQL as it would run, or the error naming
+    /// the fix (the closest columns and tables).
+    pub async fn validate(&self, sql: &str) -> Result<Validation> {
+        let catalog = self.engine().catalog().await?;
+        let checked = self
+            .guard(&catalog, self.query.max_rows)
+            .check(sql)
+            .and_then(|g| crate::sql::validate::validate(&g.statement, &catalog).map(|()| g));
+        Ok(match checked {
+            Ok(g) => Validation {
+                valid: true,
+                sql: Some(g.sql),
+                tables: g.tables,
+                error: None,
+            },
+            Err(e) => Validation {
+                valid: false,
+                sql: None,
+                tables: Vec::new(),
+                error: Some(e.to_json()),
+            },
+        })
+    }
+
+    /// Runs `sql` through the guard, static validation and the locked-down engine, with at most
+    /// `max_rows` rows (never more than the configured cap).
+    pub async fn run_sql(&self, sql: &str, max_rows: Option<u64>) -> Result<QueryResult> {
+        let cap = self.query.max_rows;
+        let rows = match max_rows {
+            None => cap,
+            Some(0) => return Err(Error::Config("max_rows must be at least 1".into())),
+            Some(n) => n.min(cap),
+        };
+        let catalog = self.engine().catalog().await?;
+        let guarded = self.guard(&catalog, rows).check(sql)?;
+        crate::sql::validate::validate(&guarded.statement, &catalog)?;
+        let options = QueryOptions {
+            max_rows: rows,
+            ..self.query.clone()
+        };
+        self.engine().execute(&guarded.sql, &options).await
+    }
+
+    /// The whole pipeline (or a library answer when no LLM is configured).
+    pub async fn ask(&self, question: &str) -> Result<Answer> {
+        self.t2s.run(question, &[]).await
+    }
+
+    /// Appends one line about a remote call to the audit log (when configured): the operation, its
+    /// arguments, rows returned, time, the caller and any error. Never secrets: arguments are the
+    /// caller's own request (questions, SQL, table names).
+    pub fn audit(&self, entry: AuditEntry<'_>) -> Result<()> {
+        let Some(path) = &self.audit_log else {
+            return Ok(());
+        };
+        let line = json!({
+            "time": chrono::Utc::now().to_rfc3339(),
+            "front_end": entry.front_end,
+            "operation": entry.operation,
+            "arguments": entry.arguments,
+            "rows": entry.rows,
+            "caller": entry.caller,
+            "error": entry.error.map(Error::to_json),
+            "engine": self.engine().name(),
+            "total_ms": u64::try_from(entry.elapsed.as_millis()).unwrap_or(u64::MAX),
+        });
+        crate::io::append_json_line(path, &line)
+    }
+}
+
+/// One remote call, for [`Lake::audit`].
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    /// `mcp`, `web`.
+    pub front_end: &'a str,
+    /// The tool or endpoint (`run_sql`, `/api/sql`).
+    pub operation: &'a str,
+    pub arguments: Value,
+    pub rows: Option<usize>,
+    /// Who called (a remote address; `stdio` for a local MCP client).
+    pub caller: Option<&'a str>,
+    pub error: Option<&'a Error>,
+    pub elapsed: Duration,
+}
+
+/// Times a call for its audit entry.
+pub fn timer() -> Instant {
+    Instant::now()
+}
+
+/// A query result as JSON (`{"columns","rows","row_count","truncated","elapsed_ms","bytes_scanned",
+/// "cost_usd"}`). `for_model`: every string cut to [`MAX_CELL_CHARS`] and cleaned as prompts are.
+pub fn result_json(result: &QueryResult, for_model: bool) -> Value {
+    let mut v = format::to_json(result);
+    if for_model {
+        clean_for_model(&mut v["rows"]);
+    }
+    v["bytes_scanned"] = json!(result.stats.bytes_scanned);
+    v["cost_usd"] = json!(result.stats.cost_usd);
+    v
+}
+
+/// Every string inside `v` cut to [`MAX_CELL_CHARS`] and cleaned as prompts are (result rows sent to a
+/// model).
+pub fn clean_for_model(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = crate::untrusted::clean(s, MAX_CELL_CHARS),
+        Value::Array(a) => a.iter_mut().for_each(clean_for_model),
+        Value::Object(o) => o.values_mut().for_each(clean_for_model),
+        _ => {}
+    }
+}
+
+/// The glossary as text: what words in questions mean here (time terms, "login", "rejected", …).
+pub fn glossary_text() -> String {
+    let g = Glossary::shared();
+    let mut s = String::from("# asklake glossary\n\n");
+    for t in &g.terms {
+        s.push_str(&format!("- \"{}\": {}\n", t.term, t.meaning));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_results_are_cleaned() {
+        let mut v = json!([["ok", "a\u{200B}b<script>", {"k": "x".repeat(900)}], [1, null]]);
+        clean_for_model(&mut v);
+        assert_eq!(v[0][0], "ok");
+        assert_eq!(v[0][1], "ab‹script›");
+        assert_eq!(
+            v[0][2]["k"].as_str().unwrap().chars().count(),
+            MAX_CELL_CHARS + 1
+        );
+        assert_eq!(v[1], json!([1, null]));
+    }
+}
