@@ -132,6 +132,24 @@ pub enum Command {
     },
     /// Serve the lake to AI assistants as Model Context Protocol tools (stdio, or streamable HTTP).
     Mcp(McpArgs),
+    /// Serve the HTTP API for the web app (JSON under /api; `ask` as server-sent events).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback needs a token.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: String,
+    /// Bearer token every /api request must carry; required to listen off loopback [env: ASKLAKE_TOKEN]
+    #[arg(long, env = "ASKLAKE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Questions answered at once; more get 429.
+    #[arg(long, default_value_t = 4)]
+    pub max_questions: usize,
+    /// Queries run at once on /api/sql; more get 429.
+    #[arg(long, default_value_t = 16)]
+    pub max_queries: usize,
 }
 
 #[derive(Args, Debug)]

@@ -28,9 +28,12 @@ pub const MAX_CELL_CHARS: usize = 500;
 /// One configured lake and pipeline, shared by every request of a server.
 #[derive(Debug, Clone)]
 pub struct Lake {
-    t2s: Text2Sql,
+    /// Swapped for one with a fresh retriever when a promotion grows the library.
+    t2s: Arc<std::sync::RwLock<Text2Sql>>,
+    retrieval: crate::config::RetrievalConfig,
     query: QueryOptions,
     audit_log: Option<PathBuf>,
+    library_dir: PathBuf,
     llm_provider: String,
 }
 
@@ -65,7 +68,10 @@ pub struct ColumnInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct TableDescription {
     pub table: TableSummary,
+    /// Every column path, depth first.
     pub columns: Vec<ColumnInfo>,
+    /// The nested column tree (structs' fields, arrays' elements), as the catalog holds it.
+    pub tree: Vec<crate::schema::Field>,
     /// The prompt section: columns with meanings, frequent values and sample rows (data fenced).
     pub context: String,
     /// With a question: the tables the pipeline would put in its prompt for it.
@@ -96,19 +102,25 @@ impl Lake {
     /// Wraps a pipeline built elsewhere; `config` gives the query limits and the audit log.
     pub fn new(t2s: Text2Sql, config: &Config) -> Lake {
         Lake {
-            t2s,
+            t2s: Arc::new(std::sync::RwLock::new(t2s)),
+            retrieval: config.retrieval.clone(),
             query: crate::config::query_options(config),
             audit_log: config.pipeline.audit_log.clone(),
+            library_dir: config.retrieval.library_dir(),
             llm_provider: config.llm.provider.to_string(),
         }
     }
 
-    pub fn text2sql(&self) -> &Text2Sql {
-        &self.t2s
+    /// The pipeline (a cheap clone of the current one).
+    pub fn text2sql(&self) -> Text2Sql {
+        match self.t2s.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
-    fn engine(&self) -> &Arc<dyn QueryEngine> {
-        self.t2s.engine()
+    fn engine(&self) -> Arc<dyn QueryEngine> {
+        self.text2sql().engine().clone()
     }
 
     /// Options for one query outside the pipeline (the configured row cap, timeout and clock).
@@ -121,8 +133,8 @@ impl Lake {
         json!({
             "status": "ok",
             "engine": self.engine().name(),
-            "llm": self.t2s.llm().map_or("none", |_| self.llm_provider.as_str()),
-            "model": self.t2s.llm().map(|l| l.model().to_string()),
+            "llm": self.text2sql().llm().map_or("none", |_| self.llm_provider.as_str()),
+            "model": self.text2sql().llm().map(|l| l.model().to_string()),
         })
     }
 
@@ -161,7 +173,7 @@ impl Lake {
             .collect();
         let tables_for_question = match question.map(str::trim).filter(|q| !q.is_empty()) {
             Some(q) => Some(
-                self.t2s
+                self.text2sql()
                     .tables_for(q)
                     .await?
                     .iter()
@@ -176,7 +188,8 @@ impl Lake {
         Ok(TableDescription {
             table: self.summary(&info),
             columns,
-            context: self.t2s.table_context(&info).await,
+            tree: info.columns.clone(),
+            context: self.text2sql().table_context(&info).await,
             tables_for_question,
         })
     }
@@ -187,13 +200,14 @@ impl Lake {
         if q.is_empty() {
             return Err(Error::Config("the question is empty".into()));
         }
-        if q.chars().count() > self.t2s.options().max_question_chars {
+        let t2s = self.text2sql();
+        if q.chars().count() > t2s.options().max_question_chars {
             return Err(Error::Config(format!(
                 "the question is longer than {} characters",
-                self.t2s.options().max_question_chars
+                t2s.options().max_question_chars
             )));
         }
-        let Some(r) = self.t2s.retriever() else {
+        let Some(r) = t2s.retriever() else {
             return Err(Error::Config(
                 "no example library is configured (retrieval.examples = 0)".into(),
             ));
@@ -256,7 +270,68 @@ impl Lake {
 
     /// The whole pipeline (or a library answer when no LLM is configured).
     pub async fn ask(&self, question: &str) -> Result<Answer> {
-        self.t2s.run(question, &[]).await
+        self.text2sql().run(question, &[]).await
+    }
+
+    /// The feedback loop: checks `sql` (guard, then a run on the engine) and adds the question and SQL to
+    /// the library's `custom.jsonl`, where every retriever finds it next time. Returns the stored entry
+    /// and the rows the SQL returned.
+    pub async fn promote(
+        &self,
+        question: &str,
+        sql: &str,
+        id: Option<String>,
+    ) -> Result<(crate::fewshot::library::LibraryEntry, usize)> {
+        let added = crate::fewshot::library::add_verified(
+            self.engine().as_ref(),
+            &self.library_dir,
+            crate::fewshot::library::NewExample {
+                question: question.to_string(),
+                sql: sql.to_string(),
+                id,
+                origin: "ask".into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        // The next question (and search) sees the new example: the retriever is rebuilt over the grown
+        // library (embeddings of the old entries come from the cache).
+        if self.retrieval.examples > 0 {
+            let lib = crate::config::library(&self.retrieval)?;
+            let (r, _) = crate::config::build_retriever(&self.retrieval, &lib).await?;
+            let next = self.text2sql().with_retriever(r).await;
+            match self.t2s.write() {
+                Ok(mut g) => *g = next,
+                Err(p) => *p.into_inner() = next,
+            }
+        }
+        Ok(added)
+    }
+
+    /// The `n` most recent questions in the audit log, newest first (`time`, `question`, `sql`, `rows`,
+    /// `source`, `error`, `caller`). Empty without an audit log.
+    pub fn history(&self, n: usize) -> Result<Vec<Value>> {
+        let Some(path) = &self.audit_log else {
+            return Ok(Vec::new());
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        Ok(text
+            .lines()
+            .rev()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("question").is_some_and(Value::is_string))
+            .take(n)
+            .map(|v| {
+                json!({
+                    "time": v["time"], "question": v["question"], "sql": v["sql"], "rows": v["rows"],
+                    "source": v["source"], "error": v["error"], "caller": v["caller"],
+                })
+            })
+            .collect())
     }
 
     /// Appends one line about a remote call to the audit log (when configured): the operation, its

@@ -11,3 +11,4 @@ mod fewshot;
 mod llm_wire;
 mod mcp;
 mod retrieval;
+mod serve;

@@ -6,6 +6,7 @@ mod demo;
 mod eval;
 mod fewshot;
 mod mcp;
+mod serve;
 pub mod serve_common;
 mod sql;
 mod tables;
@@ -56,5 +57,6 @@ pub async fn run(cli: Cli) -> asklake::Result<ExitCode> {
         Command::Fewshot { action } => fewshot::run(g, action).await,
         Command::Config { action } => config::run(g, action),
         Command::Mcp(a) => mcp::run(g, a).await,
+        Command::Serve(a) => serve::run(g, a).await,
     }
 }

@@ -434,6 +434,27 @@ impl Text2Sql {
         &self.inner.engine
     }
 
+    /// The same pipeline with another retriever (a library that grew); the catalog and table sections
+    /// are kept.
+    pub async fn with_retriever(&self, retriever: Arc<dyn FewShotRetriever>) -> Text2Sql {
+        let catalog = tokio::sync::OnceCell::new();
+        if let Some(c) = self.inner.catalog.get() {
+            let _ = catalog.set(c.clone());
+        }
+        let sections = self.inner.sections.lock().await.clone();
+        Text2Sql {
+            inner: Arc::new(Inner {
+                engine: self.inner.engine.clone(),
+                llm: self.inner.llm.clone(),
+                retriever: Some(retriever),
+                options: self.inner.options.clone(),
+                glossary: self.inner.glossary.clone(),
+                catalog,
+                sections: tokio::sync::Mutex::new(sections),
+            }),
+        }
+    }
+
     /// The few-shot retriever (the verified library), when one is configured.
     pub fn retriever(&self) -> Option<&Arc<dyn FewShotRetriever>> {
         self.inner.retriever.as_ref()
