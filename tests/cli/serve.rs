@@ -476,3 +476,80 @@ fn refuses_to_listen_off_loopback_without_a_token() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("without a token"));
 }
+
+/// 10 concurrent questions against the fake Bedrock (answering by request, so order does not matter): each
+/// is answered (a `done` event, or 429 beyond the questions in flight), and the server stays healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_questions_are_answered_or_refused_not_lost() {
+    let sql = good_sql();
+    let fake = FakeLlm::start_with(move |body| {
+        let system = body["system"][0]["text"].as_str().unwrap_or("");
+        if system.starts_with("You explain") {
+            Reply::Text("Counts API calls per source IP.".into())
+        } else {
+            Reply::Text(format!("```sql\n{sql}\n```"))
+        }
+    })
+    .await;
+    let s = start(
+        &[
+            "--llm",
+            "bedrock",
+            "--model",
+            "haiku",
+            "--max-questions",
+            "4",
+        ],
+        &[("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url())],
+    )
+    .await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/api/ask", s.url);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let c = c.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let r = c
+                    .post(url)
+                    .json(&json!({"question": format!("Which source IPs made the most API calls last week? ({i})")}))
+                    .send()
+                    .await
+                    .unwrap();
+                let code = r.status().as_u16();
+                let last = if code == 200 {
+                    sse_events(&r.text().await.unwrap()).pop().map(|(n, _)| n)
+                } else {
+                    None
+                };
+                (code, last, t.elapsed())
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    for (code, last, _) in &results {
+        match code {
+            200 => assert_eq!(last.as_deref(), Some("done"), "{results:?}"),
+            429 => {}
+            other => panic!("status {other}: {results:?}"),
+        }
+    }
+    let mut ok: Vec<Duration> = results.iter().filter(|r| r.0 == 200).map(|r| r.2).collect();
+    ok.sort();
+    assert!(ok.len() >= 4, "{results:?}");
+    eprintln!(
+        "10 concurrent /api/ask: {} answered, {} busy; p50 {:?}, p95 {:?}, all in {:?}",
+        ok.len(),
+        10 - ok.len(),
+        ok[ok.len() / 2],
+        ok[(ok.len() * 95 / 100).min(ok.len() - 1)],
+        started.elapsed()
+    );
+    let h = c.get(format!("{}/api/health", s.url)).send().await.unwrap();
+    assert_eq!(h.status(), 200);
+}

@@ -206,6 +206,16 @@ def test_stdio(tmp: Path) -> None:
                 assert err["message"], sql
             assert not pwned.exists()
 
+            # A long query cancelled by the client (notifications/cancelled) stops; the next call answers.
+            long = f"SELECT count(*) FROM {CT2} a, {CT2} b, {CT2} c, {CT2} d"
+            with anyio.move_on_after(1.5):
+                await session.call_tool("run_sql", {"sql": long})
+                raise AssertionError("the long query finished")
+            r = await session.call_tool(
+                "run_sql", {"sql": f"SELECT count(*) AS n FROM {CT2}"}
+            )
+            assert not r.is_error
+
             # ask: the whole pipeline over the loopback fake Bedrock.
             r = await session.call_tool(
                 "ask",
@@ -235,6 +245,14 @@ def test_stdio(tmp: Path) -> None:
     ]
     assert len(rejected) >= 10 and all(line["caller"] == "stdio" for line in rejected)
     assert "mcp-secret" not in (tmp / "audit.jsonl").read_text()
+    cancelled = [
+        line
+        for line in audit_lines(tmp)
+        if line.get("operation") == "run_sql"
+        and line["error"]
+        and "cancelled" in line["error"]["message"]
+    ]
+    assert len(cancelled) == 1, audit_lines(tmp)
 
 
 class HttpServer:

@@ -43,9 +43,13 @@ pub struct Seen {
     pub body: Value,
 }
 
+/// Picks a reply from the request body (for concurrent callers, whose requests arrive in any order).
+pub type Responder = Box<dyn Fn(&Value) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     replies: Mutex<VecDeque<Reply>>,
+    responder: Option<Responder>,
     seen: Mutex<Vec<Seen>>,
 }
 
@@ -57,10 +61,26 @@ pub struct FakeLlm {
 impl FakeLlm {
     /// Starts on 127.0.0.1 with a random port; runs until the test's runtime ends.
     pub async fn start(replies: impl IntoIterator<Item = Reply>) -> FakeLlm {
-        let state = Arc::new(State {
+        Self::serve(State {
             replies: Mutex::new(replies.into_iter().collect()),
-            seen: Mutex::default(),
-        });
+            ..State::default()
+        })
+        .await
+    }
+
+    /// Like [`FakeLlm::start`], answering every request with `responder(body)` instead of a queue.
+    pub async fn start_with(
+        responder: impl Fn(&Value) -> Reply + Send + Sync + 'static,
+    ) -> FakeLlm {
+        Self::serve(State {
+            responder: Some(Box::new(responder)),
+            ..State::default()
+        })
+        .await
+    }
+
+    async fn serve(state: State) -> FakeLlm {
+        let state = Arc::new(state);
         let st = state.clone();
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
@@ -100,7 +120,10 @@ async fn handle(
         headers,
         body: body.clone(),
     });
-    let reply = st.replies.lock().unwrap().pop_front();
+    let reply = match &st.responder {
+        Some(f) => Some(f(&body)),
+        None => st.replies.lock().unwrap().pop_front(),
+    };
     let Some(mut reply) = reply else {
         return response(
             500,
