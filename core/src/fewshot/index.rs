@@ -1,7 +1,7 @@
 //! Vector indexes for inner-product (cosine, on unit vectors) search.
 //!
 //! [`FlatIndex`] is exact and the default: a brute-force scan, split across threads for large indexes, is as
-//! fast as FAISS's IndexFlatIP at library sizes (see `benches/retrieval.rs`). [`FaissIndex`] (feature `faiss`)
+//! fast as FAISS's IndexFlatIP at library sizes (see `benches/retrieval.rs`). `FaissIndex` (feature `faiss`)
 //! wraps any FAISS index factory string, e.g. `Flat` (exact) or `HNSW32,Flat` (approximate, for very large
 //! libraries).
 

@@ -1,8 +1,8 @@
 //! LLM backends: one chat call, a streaming variant, capabilities and prices as data.
 //!
-//! Backends are chosen at run time and passed to [`crate::Text2Sql`] as `Arc<dyn LlmBackend>`:
+//! Backends are chosen at run time and passed to [`crate::pipeline::Text2Sql`] as `Arc<dyn LlmBackend>`:
 //! [`bedrock::Bedrock`] (feature `bedrock`), [`openai::OpenAiCompatible`] (feature `openai`) and, for tests,
-//! [`scripted::Scripted`] (feature `test-utils`).
+//! `scripted::Scripted` (feature `test-utils`).
 
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
