@@ -64,8 +64,10 @@ async fn answers_on_the_first_try_and_explains() {
     assert_eq!(reqs.len(), 2);
     // The prompt describes CloudTrail only, with values and samples, and ends with the question.
     let system = &reqs[0].system;
-    assert!(system.contains("cloud_trail_mgmt_2_0"));
-    assert!(!system.contains("vpc_flow_2_0"));
+    assert!(system.contains("cloud_trail_mgmt_2_0\"\n"));
+    // Flows are only named in the list of other tables, not described.
+    assert!(!system.contains("vpc_flow_2_0\"\n"));
+    assert!(system.contains("  - amazon_security_lake_table_us_east_1_vpc_flow_2_0: "));
     assert!(
         system.contains("- api.operation: '"),
         "no enumerated values"
@@ -410,4 +412,43 @@ async fn hostile_questions_cannot_make_it_write() {
     .unwrap()
     .row_count;
     assert_eq!(n, 1, "the table is still there");
+}
+
+/// Every prompt lists the other tables in one line each; a query that uses one of them, with a wrong
+/// column, gets that table's columns in the repair turn.
+#[tokio::test]
+async fn other_tables_are_listed_and_their_columns_come_with_the_repair() {
+    let llm = Arc::new(Scripted::new([
+        sql(&format!(
+            "SELECT query.hostname, count(*) AS n FROM {DNS2} WHERE query.hostnme LIKE '%evil%' GROUP BY 1"
+        )),
+        sql(&format!(
+            "SELECT query.hostname, count(*) AS n FROM {DNS2} GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+        )),
+    ]));
+    let a = Text2Sql::builder(Arc::new(engine()))
+        .llm(llm.clone() as Arc<dyn LlmBackend>)
+        .explain(false)
+        .build()
+        .ask("Which source IPs made the most API calls last week?")
+        .await
+        .unwrap();
+    assert_eq!(a.attempts.len(), 2);
+    let reqs = llm.requests();
+    let system = &reqs[0].system;
+    let others = system
+        .split("## Other tables")
+        .nth(1)
+        .expect("no list of other tables");
+    assert!(
+        others.contains("route53_2_0") && others.contains("vpc_flow_2_0"),
+        "{others}"
+    );
+    assert!(
+        !system.contains("- query.hostname"),
+        "route53's columns are not in the first prompt"
+    );
+    let repair = &reqs[1].messages.last().unwrap().content;
+    assert!(repair.contains("whose columns were not listed"), "{repair}");
+    assert!(repair.contains("- query.hostname string"), "{repair}");
 }

@@ -145,6 +145,8 @@ pub struct Limits {
 /// The loop's state.
 pub struct Machine {
     catalog: Arc<Catalog>,
+    /// Tables whose columns the conversation shows (the prompt's, then those repairs added).
+    shown: Vec<String>,
     limits: Limits,
     base: ChatRequest,
     /// Turns added by this question: the question, each response and each repair request.
@@ -162,10 +164,32 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The tables of the catalog a query names that the conversation has not described yet.
+    fn unseen_tables(&self, sql: &str) -> Vec<&crate::schema::TableInfo> {
+        let Ok(mut statements) = crate::sql::dialect::parse(sql) else {
+            return Vec::new();
+        };
+        if statements.len() != 1 {
+            return Vec::new();
+        }
+        let statement = statements.remove(0);
+        crate::sql::validate::referenced_tables(&statement, &self.catalog)
+            .into_iter()
+            .filter(|t| !self.shown.contains(&t.qualified_name()))
+            .collect()
+    }
+
+    /// Tables whose columns the prompt already shows (qualified names), so repairs add only the others.
+    pub fn with_shown_tables(mut self, tables: Vec<String>) -> Self {
+        self.shown = tables;
+        self
+    }
+
     /// `base` holds the system prompt and prior turns (few-shot examples, session history); `question` is
     /// appended as the last user turn.
     pub fn new(catalog: Arc<Catalog>, limits: Limits, base: ChatRequest, question: &str) -> Self {
         Machine {
+            shown: Vec::new(),
             catalog,
             limits,
             base,
@@ -231,11 +255,20 @@ impl Machine {
                 last: error,
             }));
         }
-        self.turns.push(Message::user(prompt::repair(
-            sql.as_deref(),
-            &error,
-            stage == "engine",
-        )));
+        let mut text = prompt::repair(sql.as_deref(), &error, stage == "engine");
+        // A table the query uses whose columns the prompt did not show: its schema comes with the repair.
+        if let Some(sql) = sql.as_deref() {
+            let unseen: Vec<crate::schema::TableInfo> =
+                self.unseen_tables(sql).into_iter().cloned().collect();
+            for t in unseen {
+                text.push_str(&format!(
+                    "\n\nThe query uses a table whose columns were not listed; here they are:\n{}",
+                    crate::schema::context::render_table(&t, &[], &[])
+                ));
+                self.shown.push(t.qualified_name());
+            }
+        }
+        self.turns.push(Message::user(text));
         self.generate()
     }
 

@@ -677,9 +677,28 @@ impl Text2Sql {
             .filter_map(|t| t.security_lake.as_ref().map(|s| s.source))
             .collect();
         let terms = self.inner.glossary.terms_for(&sources);
+        // Every other table in one line, so the model can name the one it needs (its columns then come in
+        // the repair turn).
+        // Grouped by database, names unqualified: the line costs a few tokens per table.
+        let mut others: Vec<String> = Vec::new();
+        for (db, in_db) in catalog.by_database() {
+            let rest: Vec<String> = in_db
+                .iter()
+                .filter(|t| {
+                    !tables
+                        .iter()
+                        .any(|s| s.qualified_name() == t.qualified_name())
+                })
+                .map(|t| format!("  - {}: {}", t.name, t.description.as_deref().unwrap_or("")))
+                .collect();
+            if !rest.is_empty() {
+                others.push(format!("in \"{db}\":\n{}", rest.join("\n")));
+            }
+        }
         let system = prompt::SystemPrompt {
             max_rows: o.max_rows,
             tables: &sections,
+            others: &others,
             terms: &terms,
             has_v1: tables.iter().any(|t| {
                 t.security_lake
@@ -820,8 +839,9 @@ impl Text2Sql {
                 ..Default::default()
             },
         };
-        let new_machine = |base: ChatRequest| {
+        let new_machine = |base: ChatRequest, shown: &[String]| {
             machine::Machine::new(catalog.clone(), limits.clone(), base, &question)
+                .with_shown_tables(shown.to_vec())
         };
         // Work done before the loop (the rerank draft), counted in the answer.
         let mut pre_usage = Usage::default();
@@ -829,7 +849,7 @@ impl Text2Sql {
         let mut pre_trace = Vec::new();
         let mut first_response = None;
         if o.rerank && prepared.pool.len() > prepared.examples.len() {
-            let mut m0 = new_machine(prepared.base.clone());
+            let mut m0 = new_machine(prepared.base.clone(), &prepared.tables);
             if let Step::Generate(req) = m0.start() {
                 let t = Instant::now();
                 let r = llm.chat(&req).await;
@@ -883,8 +903,12 @@ impl Text2Sql {
         let samples = o.self_consistency.max(1);
         let runs: Vec<machine::Machine> = if samples == 1 {
             vec![
-                self.drive(&llm, new_machine(prepared.base.clone()), first_response)
-                    .await,
+                self.drive(
+                    &llm,
+                    new_machine(prepared.base.clone(), &prepared.tables),
+                    first_response,
+                )
+                .await,
             ]
         } else {
             let mut first_response = first_response;
@@ -894,7 +918,7 @@ impl Text2Sql {
                     base.temperature = Some(o.sample_temperature);
                     base.sample = i as u32;
                 }
-                let mut m = new_machine(base);
+                let mut m = new_machine(base, &prepared.tables);
                 m.trace.push(TraceStep::Sample {
                     sample: i,
                     temperature: if i == 0 {

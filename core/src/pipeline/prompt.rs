@@ -14,6 +14,8 @@ pub struct SystemPrompt<'a> {
     pub max_rows: u64,
     /// Rendered table sections (`schema::context::render_table`).
     pub tables: &'a [String],
+    /// The catalog's other tables, one line each (`name: what it holds`).
+    pub others: &'a [String],
     pub terms: &'a [&'a Term],
     /// True when any selected table is source version 1.
     pub has_v1: bool,
@@ -72,6 +74,16 @@ impl SystemPrompt<'_> {
         s.push_str("\n## Tables\n");
         for t in self.tables {
             s.push_str(t);
+            s.push('\n');
+        }
+        if !self.others.is_empty() {
+            s.push_str(
+                "## Other tables (columns not shown; if the question needs one, write the query with it and \
+                 its columns will be given)\n",
+            );
+            for o in self.others {
+                let _ = writeln!(s, "- {o}");
+            }
             s.push('\n');
         }
         if !self.terms.is_empty() {
