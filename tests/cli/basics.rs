@@ -428,3 +428,58 @@ fn unwritable_audit_logs_and_overlong_questions_are_refused_up_front() {
     assert!(stderr(&o).contains("limit"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
 }
+
+/// A lake with one corrupt file: `tables` lists the broken table with the file at fault, `sql` on the
+/// other tables works, and a query of the broken one says why.
+#[test]
+fn a_corrupt_file_is_named_and_the_rest_of_the_lake_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    copy_dir(lake_dir(), &lake);
+    let waf = lake.join("sl2/waf");
+    let bad = waf.join("zz-broken.parquet");
+    std::fs::write(&bad, b"PAR1 not parquet PAR1").unwrap();
+    let o = asklake(dir.path())
+        .args([
+            "--lake",
+            lake.to_str().unwrap(),
+            "tables",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.contains("waf_2_0")).unwrap();
+    assert!(
+        line.contains("UNAVAILABLE") && line.contains("zz-broken.parquet"),
+        "{line}"
+    );
+    let o = asklake(dir.path())
+        .args([
+            "--lake",
+            lake.to_str().unwrap(),
+            "sql",
+            &format!("SELECT count(*) AS n FROM {CT2}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let waf_table = CT2.replace("cloud_trail_mgmt_2_0", "waf_2_0");
+    let o = asklake(dir.path())
+        .args([
+            "--lake",
+            lake.to_str().unwrap(),
+            "sql",
+            &format!("SELECT count(*) FROM {waf_table}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unavailable") && stderr(&o).contains("zz-broken.parquet"),
+        "{}",
+        stderr(&o)
+    );
+}

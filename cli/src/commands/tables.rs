@@ -10,9 +10,8 @@ use crate::output::{clean, print, records};
 
 pub async fn tables(g: &GlobalArgs, format: Format) -> asklake::Result<ExitCode> {
     let engine = asklake::config::build_engine(&g.resolve()?.config).await?;
-    let rows: Vec<Vec<String>> = engine
-        .catalog()
-        .await?
+    let catalog = engine.catalog().await?;
+    let mut rows: Vec<Vec<String>> = catalog
         .tables
         .iter()
         .map(|t| {
@@ -22,6 +21,13 @@ pub async fn tables(g: &GlobalArgs, format: Format) -> asklake::Result<ExitCode>
             ]
         })
         .collect();
+    // Tables that could not be read (a corrupt file) are listed with why, not silently missing.
+    rows.extend(
+        catalog
+            .unavailable
+            .iter()
+            .map(|u| vec![u.table.clone(), format!("UNAVAILABLE: {}", u.reason)]),
+    );
     print(&records(&["table", "description"], &rows, format));
     Ok(ExitCode::SUCCESS)
 }
