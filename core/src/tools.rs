@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -152,14 +152,14 @@ impl Lake {
 
     /// Every table with its source, version, description, row count and time column.
     pub async fn tables(&self) -> Result<Vec<TableSummary>> {
-        let catalog = self.engine().catalog().await?;
+        let catalog = self.text2sql().catalog().await?;
         Ok(catalog.tables.iter().map(|t| self.summary(t)).collect())
     }
 
     /// A table's nested columns with OCSF meanings and the prompts' context for it; with a question, the
     /// tables the pipeline would choose for it.
     pub async fn describe(&self, table: &str, question: Option<&str>) -> Result<TableDescription> {
-        let catalog = self.engine().catalog().await?;
+        let catalog = self.text2sql().catalog().await?;
         let info = catalog.get(table)?.clone();
         let source = info.security_lake.as_ref().map(|s| s.source);
         let columns = info
@@ -228,7 +228,7 @@ impl Lake {
     /// The guard and static validation, without running: the SQL as it would run, or the error naming
     /// the fix (the closest columns and tables).
     pub async fn validate(&self, sql: &str) -> Result<Validation> {
-        let catalog = self.engine().catalog().await?;
+        let catalog = self.text2sql().catalog().await?;
         let checked = self
             .guard(&catalog, self.query.max_rows)
             .check(sql)
@@ -258,7 +258,7 @@ impl Lake {
             Some(0) => return Err(Error::Config("max_rows must be at least 1".into())),
             Some(n) => n.min(cap),
         };
-        let catalog = self.engine().catalog().await?;
+        let catalog = self.text2sql().catalog().await?;
         let guarded = self.guard(&catalog, rows).check(sql)?;
         crate::sql::validate::validate(&guarded.statement, &catalog)?;
         let options = QueryOptions {
@@ -369,11 +369,6 @@ pub struct AuditEntry<'a> {
     pub caller: Option<&'a str>,
     pub error: Option<&'a Error>,
     pub elapsed: Duration,
-}
-
-/// Times a call for its audit entry.
-pub fn timer() -> Instant {
-    Instant::now()
 }
 
 /// A query result as JSON (`{"columns","rows","row_count","truncated","elapsed_ms","bytes_scanned",

@@ -95,6 +95,11 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// GET a JSON body.
+async fn get_json(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// `(event, data)` pairs of a server-sent event stream.
 fn sse_events(body: &str) -> Vec<(String, Value)> {
     let mut out = Vec::new();
@@ -174,23 +179,9 @@ async fn api_over_http_with_the_fake_bedrock() {
     assert_eq!(h["llm"], "bedrock");
 
     // Tables and one table's nested tree.
-    let t: Value = c
-        .get(api("/tables"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Value = get_json(&c, api("/tables")).await;
     assert_eq!(t["tables"].as_array().unwrap().len(), 10);
-    let d: Value = c
-        .get(api(&format!("/tables/{CT2}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = get_json(&c, api(&format!("/tables/{CT2}"))).await;
     assert!(
         d["columns"]
             .as_array()
@@ -302,14 +293,7 @@ async fn api_over_http_with_the_fake_bedrock() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let hits: Value = c
-        .get(api("/examples?q=top%20caller%20IPs%20of%20the%20week"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hits: Value = get_json(&c, api("/examples?q=top%20caller%20IPs%20of%20the%20week")).await;
     assert!(
         hits["examples"]
             .as_array()
@@ -327,14 +311,7 @@ async fn api_over_http_with_the_fake_bedrock() {
     assert_eq!(r.status(), 400);
 
     // History: the question, from the audit log, with who asked.
-    let h: Value = c
-        .get(api("/history"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = get_json(&c, api("/history")).await;
     assert_eq!(
         h["history"][0]["question"],
         "Which source IPs made the most API calls last week?"

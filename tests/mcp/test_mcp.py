@@ -28,6 +28,14 @@ BIN = os.environ["ASKLAKE_BIN"]
 LAKE = os.environ["ASKLAKE_TEST_LAKE"]
 CT2 = os.environ["ASKLAKE_CT2"]
 TOKEN = "test-token-0123456789abcdef"
+TOOLS = {
+    "list_tables",
+    "describe_table",
+    "search_examples",
+    "validate_sql",
+    "run_sql",
+    "ask",
+}
 
 
 def base_env(tmp: Path) -> dict:
@@ -65,17 +73,21 @@ def audit_lines(tmp: Path) -> list:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def cancelled_runs(tmp: Path) -> list:
+    """The audited `run_sql` calls the client cancelled."""
+    return [
+        line
+        for line in audit_lines(tmp)
+        if line.get("operation") == "run_sql"
+        and line["error"]
+        and "cancelled" in line["error"]["message"]
+    ]
+
+
 async def check_common(session: ClientSession, tmp: Path) -> None:
     """What both transports must do."""
     tools = {t.name: t for t in (await session.list_tools()).tools}
-    assert set(tools) == {
-        "list_tables",
-        "describe_table",
-        "search_examples",
-        "validate_sql",
-        "run_sql",
-        "ask",
-    }
+    assert set(tools) == TOOLS
     assert "sql" in tools["run_sql"].input_schema["properties"]
 
     r = await session.call_tool("list_tables", {})
@@ -229,14 +241,7 @@ def test_stdio(tmp: Path) -> None:
     anyio.run(main)
     assert lake_digest() == before, "the lake changed"
     ops = [line.get("operation") for line in audit_lines(tmp)]
-    for tool in [
-        "list_tables",
-        "describe_table",
-        "search_examples",
-        "validate_sql",
-        "run_sql",
-        "ask",
-    ]:
+    for tool in TOOLS:
         assert tool in ops, ops
     rejected = [
         line
@@ -245,14 +250,7 @@ def test_stdio(tmp: Path) -> None:
     ]
     assert len(rejected) >= 10 and all(line["caller"] == "stdio" for line in rejected)
     assert "mcp-secret" not in (tmp / "audit.jsonl").read_text()
-    cancelled = [
-        line
-        for line in audit_lines(tmp)
-        if line.get("operation") == "run_sql"
-        and line["error"]
-        and "cancelled" in line["error"]["message"]
-    ]
-    assert len(cancelled) == 1, audit_lines(tmp)
+    assert len(cancelled_runs(tmp)) == 1, audit_lines(tmp)
 
 
 class HttpServer:
@@ -339,14 +337,7 @@ def test_http_with_token_cancellation_and_refusals(tmp: Path) -> None:
                 assert not r.is_error and r.structured_content["rows"][0][0] > 0
 
         anyio.run(main)
-        cancelled = [
-            line
-            for line in audit_lines(tmp)
-            if line["operation"] == "run_sql"
-            and line["error"]
-            and "cancelled" in line["error"]["message"]
-        ]
-        assert len(cancelled) == 1, audit_lines(tmp)
+        assert len(cancelled_runs(tmp)) == 1, audit_lines(tmp)
         assert all(
             line["caller"].startswith("http 127.0.0.1:") for line in audit_lines(tmp)
         )

@@ -111,7 +111,7 @@ impl Server {
     where
         F: std::future::Future<Output = asklake::Result<T>>,
     {
-        let started = asklake::tools::timer();
+        let started = std::time::Instant::now();
         // Over HTTP, the remote address (axum's connect info, in the request parts rmcp hands over).
         let caller = ctx
             .extensions
@@ -558,12 +558,7 @@ pub async fn run(g: &GlobalArgs, a: McpArgs) -> asklake::Result<ExitCode> {
                 StreamableHttpServerConfig, StreamableHttpService,
                 session::local::LocalSessionManager,
             };
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
-            let local = listener
-                .local_addr()
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            let (listener, local) = serve_common::bind(addr).await?;
             let cancel = CancellationToken::new();
             let mut config = StreamableHttpServerConfig::default();
             config.cancellation_token = cancel.clone();

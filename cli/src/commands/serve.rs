@@ -453,12 +453,7 @@ pub async fn run(g: &GlobalArgs, a: ServeArgs) -> asklake::Result<ExitCode> {
         sessions: Mutex::new((HashMap::new(), VecDeque::new())),
         request_timeout,
     });
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let (listener, local) = serve_common::bind(addr).await?;
     let app = router(state, token.clone().map(Arc::<str>::from));
     // The token travels in the URL fragment, which browsers never send to the server.
     match &token {

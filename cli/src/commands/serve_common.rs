@@ -49,6 +49,17 @@ pub fn listen(http: Option<&str>, token: Option<String>) -> asklake::Result<List
     Ok(Listen::Http { addr, token })
 }
 
+/// Listens on `addr`; returns the listener and the address it got (the port, when `addr` asked for 0).
+pub async fn bind(addr: SocketAddr) -> asklake::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((listener, local))
+}
+
 /// Middleware: with a token configured, every request needs `Authorization: Bearer <token>`.
 pub async fn require_token(
     State(token): State<Option<Arc<str>>>,

@@ -485,7 +485,8 @@ impl Text2Sql {
         }
     }
 
-    async fn catalog(&self) -> Result<Arc<Catalog>> {
+    /// The engine's catalog, read once and shared (cheap to call per request).
+    pub async fn catalog(&self) -> Result<Arc<Catalog>> {
         self.inner
             .catalog
             .get_or_try_init(|| async { self.inner.engine.catalog().await.map(Arc::new) })

@@ -98,6 +98,17 @@ pub struct Unavailable {
     pub reason: String,
 }
 
+/// The entry of `list` a table name refers to (`table`, `database.table`, quoted or not).
+pub fn find_unavailable<'a>(list: &'a [Unavailable], name: &str) -> Option<&'a Unavailable> {
+    let parts = split_qualified(name);
+    let table = parts.last()?;
+    list.iter().find(|u| {
+        let (db, t) = u.table.split_once('.').unwrap_or(("", &u.table));
+        t.eq_ignore_ascii_case(table)
+            && (parts.len() < 2 || db.eq_ignore_ascii_case(&parts[parts.len() - 2]))
+    })
+}
+
 impl Catalog {
     pub fn new(tables: Vec<TableInfo>) -> Self {
         Self {
@@ -108,13 +119,7 @@ impl Catalog {
 
     /// The unavailable table a name refers to (`table`, `database.table`, quoted or not).
     pub fn find_unavailable(&self, name: &str) -> Option<&Unavailable> {
-        let parts = split_qualified(name);
-        let table = parts.last()?;
-        self.unavailable.iter().find(|u| {
-            let (db, t) = u.table.split_once('.').unwrap_or(("", &u.table));
-            t.eq_ignore_ascii_case(table)
-                && (parts.len() < 2 || db.eq_ignore_ascii_case(&parts[parts.len() - 2]))
-        })
+        find_unavailable(&self.unavailable, name)
     }
 
     /// Finds a table by `name`, `database.name` or a quoted form of either, case-insensitively.

@@ -59,7 +59,7 @@ pub struct Guard {
     bare: HashSet<String>,
     all_names: Vec<String>,
     /// Tables the engine cannot read (`Catalog::unavailable`), so a query naming one is told why.
-    unavailable: crate::schema::Catalog,
+    unavailable: Vec<crate::schema::Unavailable>,
 }
 
 /// Functions that read files, URLs, the environment or engine settings. Also refused by the locked-down engine;
@@ -140,10 +140,7 @@ impl Guard {
             qualified,
             bare,
             all_names,
-            unavailable: crate::schema::Catalog {
-                tables: Vec::new(),
-                unavailable: catalog.unavailable.clone(),
-            },
+            unavailable: catalog.unavailable.clone(),
         }
     }
 
@@ -322,7 +319,7 @@ impl Guard {
         if known {
             return Ok(name.to_string());
         }
-        if let Some(u) = self.unavailable.find_unavailable(&name.to_string()) {
+        if let Some(u) = crate::schema::find_unavailable(&self.unavailable, &name.to_string()) {
             return Err(Error::guard(
                 GuardCode::UnknownTable,
                 format!("table {} is unavailable: {}", u.table, u.reason),
