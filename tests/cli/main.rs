@@ -6,6 +6,7 @@ mod common;
 
 mod athena;
 mod basics;
+mod browser;
 mod eval;
 mod fewshot;
 mod llm_wire;

@@ -13,9 +13,9 @@ use crate::common::*;
 
 const TOKEN: &str = "serve-test-token-0123456789";
 
-struct Server {
+pub(crate) struct Server {
     child: tokio::process::Child,
-    url: String,
+    pub url: String,
     _dir: tempfile::TempDir,
     dir: std::path::PathBuf,
 }
@@ -26,7 +26,7 @@ impl Drop for Server {
     }
 }
 
-async fn start(args: &[&str], env: &[(&str, String)]) -> Server {
+pub(crate) async fn start(args: &[&str], env: &[(&str, String)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"));
     cmd.current_dir(dir.path())
@@ -175,6 +175,74 @@ async fn api_over_http_with_the_fake_bedrock() {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     let h: Value = r.json().await.unwrap();
     assert_eq!(h["status"], "ok");
+
+    // The web app, embedded in the binary: the page needs no token (it reads it from the fragment), gets
+    // a fresh style nonce each time, and loads only its own bundles.
+    let page = |_: ()| reqwest::Client::new().get(format!("{}/", s.url)).send();
+    let (r1, r2) = (page(()).await.unwrap(), page(()).await.unwrap());
+    assert_eq!(r1.status(), 200);
+    assert!(
+        r1.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let nonce_of = |r: &reqwest::Response| {
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self';") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        csp.split("'nonce-")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (n1, n2) = (nonce_of(&r1), nonce_of(&r2));
+    assert_ne!(n1, n2);
+    assert_eq!(n1.len(), 32);
+    let html = r1.text().await.unwrap();
+    assert!(html.contains(&format!("content=\"{n1}\"")), "{html}");
+    assert!(
+        !html.contains("<script>") && !html.contains("http"),
+        "{html}"
+    );
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        script.starts_with("/assets/") && script.ends_with(".js"),
+        "{script}"
+    );
+    let js = reqwest::Client::new()
+        .get(format!("{}{script}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(js.headers()["content-type"], "text/javascript");
+    assert!(
+        js.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let missing = reqwest::Client::new()
+        .get(format!("{}/nope.js", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
     assert_eq!(h["engine"], "duckdb");
     assert_eq!(h["llm"], "bedrock");
 

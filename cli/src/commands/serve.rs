@@ -376,6 +376,65 @@ async fn history(State(s): State<Shared>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "history": h })))
 }
 
+include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+
+/// The web app: `index.html` at `/` (deep links carry `?q=` / `?sql=`), hashed bundles under `/assets/`,
+/// all embedded in the binary at build time. Static files need no token: the page reads it from the URL
+/// fragment and sends it with each `/api` call.
+async fn web_asset(uri: axum::http::Uri) -> Response {
+    let path = match uri.path().trim_start_matches('/') {
+        "" => "index.html",
+        p => p,
+    };
+    let Some(file) = WebAssets::get(path) else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    if path == "index.html" {
+        return index_page(&file.data);
+    }
+    let mut r = file.data.into_owned().into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(file.metadata.mimetype()) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    // Vite names bundles by their content hash, so they never change; the page itself is never cached.
+    if path.starts_with("assets/") {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    r
+}
+
+/// The page with a fresh style nonce: the SQL editor (CodeMirror) adds its style sheet at run time, which
+/// the policy allows only for an element carrying this response's nonce. Scripts stay `'self'` only.
+fn index_page(html: &[u8]) -> Response {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "no randomness\n").into_response();
+    }
+    let nonce: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let page = String::from_utf8_lossy(html).replace("__CSP_NONCE__", &nonce);
+    let mut r = axum::response::Html(page).into_response();
+    // CodeMirror also sets `style` attributes (the gutter's and the cursor layer's sizes) with
+    // setAttribute; attributes cannot load or run anything, so they are allowed, elements still need the nonce.
+    let style = format!("'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'");
+    if let Ok(v) = HeaderValue::from_str(&csp(&style)) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+/// The Content-Security-Policy, with the given `style-src`: no inline script, no eval, nothing from other
+/// origins, no framing.
+fn csp(style_src: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src {style_src}; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// Security headers on every response: a strict Content-Security-Policy (no inline script, no eval,
 /// nothing from other origins, no framing), no MIME sniffing, no referrer.
 async fn security_headers(
@@ -384,13 +443,11 @@ async fn security_headers(
 ) -> Response {
     let mut r = next.run(request).await;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(&csp("'self'"))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -400,7 +457,9 @@ async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     r
 }
 
@@ -428,6 +487,7 @@ fn router(state: Shared, token: Option<Arc<str>>) -> Router {
         .with_state(state);
     Router::new()
         .nest("/api", api)
+        .fallback(get(web_asset))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(security_headers))
 }
