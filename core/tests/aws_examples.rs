@@ -66,3 +66,40 @@ async fn published_v2_examples_run_unchanged() {
         examples.len()
     );
 }
+
+/// Source-version-1 style queries with Trino's IP type (AWS's examples use it for "traffic from outside
+/// our network") pass the guard and run on the local engine, with the same answer as a text test.
+#[tokio::test]
+async fn ip_address_queries_run_guarded() {
+    let engine = engine();
+    let outside = |t: &str| {
+        format!(
+            "SELECT src_endpoint.ip, count(*) AS flows FROM {t} \
+             WHERE NOT (contains('10.0.0.0/8', CAST(src_endpoint.ip AS IPADDRESS)) \
+             OR contains('172.16.0.0/12', CAST(src_endpoint.ip AS IPADDRESS)) \
+             OR contains('192.168.0.0/16', CAST(src_endpoint.ip AS IPADDRESS))) \
+             GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 25"
+        )
+    };
+    for t in [FLOW1, FLOW2] {
+        let (_, r) = run_guarded(&engine, &outside(t), &QueryOptions::default())
+            .await
+            .unwrap();
+        assert!(r.row_count > 0, "{t}");
+        let rows = asklake::engine::format::rows_json(&r);
+        for row in &rows {
+            let ip = row[0].as_str().unwrap();
+            assert!(
+                !(ip.starts_with("10.") || ip.starts_with("192.168.")),
+                "{ip} is private"
+            );
+        }
+    }
+    let sql = format!(
+        "SELECT count(*) FROM {FLOW2} WHERE is_subnet_of(IPPREFIX '10.0.0.0/8', CAST(dst_endpoint.ip AS IPADDRESS))"
+    );
+    let (_, r) = run_guarded(&engine, &sql, &QueryOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(r.row_count, 1);
+}

@@ -191,3 +191,119 @@ async fn unnest_of_rows_gives_one_column_per_field() {
         vec![vec![json!(10), json!(1)], vec![json!(20), json!(1)]]
     );
 }
+
+/// Trino's IP address functions, with the results its documentation gives (IP Address Functions), IPv4
+/// and IPv6, and "traffic from outside our network" over the lake as AWS's published queries ask it.
+#[tokio::test]
+async fn ip_address_functions() {
+    check(
+        "contains('10.0.0.0/8', IPADDRESS '10.255.255.255')",
+        json!(true),
+    )
+    .await;
+    check(
+        "contains('10.0.0.0/8', IPADDRESS '11.255.255.255')",
+        json!(false),
+    )
+    .await;
+    check(
+        "contains(IPPREFIX '10.0.0.0/8', IPADDRESS '::ffff:10.1.2.3')",
+        json!(true),
+    )
+    .await;
+    check(
+        "contains('2001:db8::/32', CAST('2001:db8:85a3::8a2e:370:7334' AS IPADDRESS))",
+        json!(true),
+    )
+    .await;
+    check(
+        "contains('2001:db8::/32', IPADDRESS '2001:db9::1')",
+        json!(false),
+    )
+    .await;
+    check("contains('::/0', IPADDRESS '1.2.3.4')", json!(true)).await;
+    check(
+        "CAST('192.168.255.255/9' AS IPPREFIX)",
+        json!("192.128.0.0/9"),
+    )
+    .await;
+    check(
+        "ip_prefix(IPADDRESS '192.168.255.255', 9)",
+        json!("192.128.0.0/9"),
+    )
+    .await;
+    check("ip_subnet_min(IPPREFIX '192.64.1.1/9')", json!("192.0.0.0")).await;
+    check(
+        "ip_subnet_max(IPPREFIX '192.64.1.1/9')",
+        json!("192.127.255.255"),
+    )
+    .await;
+    check(
+        "is_subnet_of(IPPREFIX '1.2.3.128/26', IPADDRESS '1.2.3.129')",
+        json!(true),
+    )
+    .await;
+    check(
+        "is_subnet_of(IPPREFIX '64:fa9b::17/64', IPADDRESS '64:ffff::17')",
+        json!(false),
+    )
+    .await;
+    check(
+        "is_subnet_of(IPPREFIX '64:fa9b::17/32', IPPREFIX '64:fa9b::17/64')",
+        json!(true),
+    )
+    .await;
+    check(
+        "is_subnet_of(IPPREFIX '64:fa9b::17/64', IPPREFIX '64:ffff::17/32')",
+        json!(false),
+    )
+    .await;
+    check("CAST(NULL AS IPADDRESS)", Value::Null).await;
+    // The array function keeps its meaning.
+    check("contains(ARRAY['10.0.0.0/8'], '10.0.0.0/8')", json!(true)).await;
+    // A bad address is an error, as in Trino, not a silent NULL.
+    let engine = common::engine();
+    let e = engine
+        .execute(
+            "SELECT CAST('10.0.0.256' AS IPADDRESS)",
+            &QueryOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("Cannot cast value to IPADDRESS"),
+        "{e}"
+    );
+
+    // Flows from outside the private ranges, as AWS's examples write it.
+    let sql = format!(
+        "SELECT count(*) FILTER (WHERE NOT (contains('10.0.0.0/8', CAST(src_endpoint.ip AS IPADDRESS)) \
+         OR contains('172.16.0.0/12', CAST(src_endpoint.ip AS IPADDRESS)) \
+         OR contains('192.168.0.0/16', CAST(src_endpoint.ip AS IPADDRESS)))), \
+         count(*) FILTER (WHERE NOT (src_endpoint.ip LIKE '10.%' OR src_endpoint.ip LIKE '192.168.%' \
+         OR regexp_matches(src_endpoint.ip, '^172\\.(1[6-9]|2[0-9]|3[01])\\.'))) FROM {}",
+        common::FLOW2
+    );
+    let r = engine
+        .execute(&sql, &QueryOptions::default())
+        .await
+        .unwrap();
+    let row = format::rows_json(&r).remove(0);
+    assert_eq!(row[0], row[1], "{row:?}");
+    assert!(row[0].as_i64().unwrap() > 0, "{row:?}");
+}
+
+#[tokio::test]
+async fn unnest_with_ordinality() {
+    let engine = common::engine();
+    let sql = "SELECT x, n FROM UNNEST(ARRAY['a', 'b', 'c']) WITH ORDINALITY AS t(x, n) ORDER BY n";
+    let r = engine.execute(sql, &QueryOptions::default()).await.unwrap();
+    assert_eq!(
+        format::rows_json(&r),
+        vec![
+            vec![json!("a"), json!(1)],
+            vec![json!("b"), json!(2)],
+            vec![json!("c"), json!(3)]
+        ]
+    );
+}

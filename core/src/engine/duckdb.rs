@@ -180,6 +180,13 @@ impl LocalEngine {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        // Trino's IP address functions, as macros (see ip_macros.sql).
+        setup.extend(
+            include_str!("ip_macros.sql")
+                .lines()
+                .filter(|l| l.starts_with("CREATE MACRO"))
+                .map(|l| l.trim_end_matches(';').to_string()),
+        );
         setup.push("SET enable_external_access = false".into());
         setup.push("SET lock_configuration = true".into());
         for stmt in &setup {

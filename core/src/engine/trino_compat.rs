@@ -173,6 +173,27 @@ fn unsupported(msg: String) -> Error {
 
 impl Rewriter {
     fn rewrite(&self, expr: &Expr) -> Result<Option<Expr>> {
+        // Trino's IPADDRESS and IPPREFIX types: checked, canonical text here (ip_macros.sql).
+        let ip_type =
+            |t: &sqlparser::ast::DataType| match t.to_string().to_ascii_uppercase().as_str() {
+                "IPADDRESS" => Some("asklake_ipaddress"),
+                "IPPREFIX" => Some("asklake_ipprefix"),
+                _ => None,
+            };
+        if let Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+            && let Some(f) = ip_type(data_type)
+        {
+            return parse(&format!("{f}({inner})")).map(Some);
+        }
+        if let Expr::TypedString(ts) = expr
+            && let Some(f) = ip_type(&ts.data_type)
+        {
+            return parse(&format!("{f}({})", ts.value)).map(Some);
+        }
         let Expr::Function(f) = expr else {
             if let Expr::TypedString(ts) = expr {
                 // `TIMESTAMP '2024-01-01 00:00:00 UTC'`: DuckDB's TIMESTAMP has no zone; the lake is UTC.
@@ -219,6 +240,74 @@ impl Rewriter {
         };
         let a = |i: usize| args.get(i).cloned().unwrap_or_default();
         let has_parens = !matches!(f.args, FunctionArguments::None);
+
+        // Trino's IP functions. An argument that is a cast the rewrite made (`asklake_ipprefix(x)`) is
+        // passed as its `x`: the macros repeat their arguments, so nested macros grow exponentially. A
+        // literal prefix is worked out here and the test becomes a range on the address's number.
+        let inner = |i: usize| {
+            let t = a(i);
+            unwrap_call(&t, "asklake_ipprefix")
+                .or_else(|| unwrap_call(&t, "asklake_ipaddress"))
+                .unwrap_or(t)
+        };
+        let lit = |i: usize| {
+            literal(i).or_else(|| {
+                let t = inner(i);
+                t.strip_prefix('\'')?
+                    .strip_suffix('\'')
+                    .filter(|v| !v.contains('\''))
+                    .map(str::to_string)
+            })
+        };
+        let is_ip_call = |i: usize| {
+            a(i).starts_with("asklake_ipprefix(") || a(i).starts_with("asklake_ipaddress(")
+        };
+        let range = |address: &str, (lo, hi): (u128, u128)| {
+            format!(
+                "(asklake_ip_num({address}) BETWEEN CAST('{lo}' AS UHUGEINT) AND CAST('{hi}' AS UHUGEINT))"
+            )
+        };
+        let ip_text = match name.as_str() {
+            // contains(prefix, address) is the IP test when either side is an IP value (a literal prefix
+            // such as '10.0.0.0/8' is cast implicitly); otherwise it is the array function.
+            "contains" | "is_subnet_of" if args.len() == 2 => {
+                let bounds = lit(0).as_deref().and_then(prefix_bounds);
+                let second = lit(1).as_deref().and_then(prefix_bounds);
+                match (bounds, second) {
+                    (Some(p), Some(q)) if name == "is_subnet_of" => {
+                        Some(format!("{}", q.0 >= p.0 && q.1 <= p.1).to_uppercase())
+                    }
+                    (Some(p), _) => Some(range(&inner(1), p)),
+                    _ if name == "is_subnet_of" => {
+                        Some(format!("asklake_is_subnet_of({}, {})", inner(0), inner(1)))
+                    }
+                    _ if is_ip_call(0) || is_ip_call(1) => {
+                        Some(format!("asklake_ip_in({}, {})", inner(0), inner(1)))
+                    }
+                    _ => None,
+                }
+            }
+            "ip_prefix" if args.len() == 2 => {
+                Some(format!("asklake_ip_prefix({}, {})", inner(0), a(1)))
+            }
+            "ip_subnet_min" | "ip_subnet_max" if args.len() == 1 => {
+                match lit(0).as_deref().and_then(prefix_bounds) {
+                    Some((lo, hi)) if lit(0).is_some_and(|p| !p.contains(':')) => {
+                        let n = if name == "ip_subnet_min" { lo } else { hi };
+                        // IPv4: the low 32 bits.
+                        Some(format!(
+                            "'{}'",
+                            std::net::Ipv4Addr::from((n & 0xffff_ffff) as u32)
+                        ))
+                    }
+                    _ => Some(format!("asklake_{name}({})", inner(0))),
+                }
+            }
+            _ => None,
+        };
+        if let Some(t) = ip_text {
+            return parse(&t).map(Some);
+        }
 
         // Plain renames: same arguments, same meaning.
         let renamed = match name.as_str() {
@@ -376,6 +465,30 @@ impl Rewriter {
     }
 }
 
+/// `inner` of `name(inner)` (a call a rewrite made, with one argument).
+fn unwrap_call(text: &str, name: &str) -> Option<String> {
+    text.strip_prefix(name)?
+        .strip_prefix('(')?
+        .strip_suffix(')')
+        .map(str::to_string)
+}
+
+/// The first and last address of an IP prefix (`10.0.0.0/8`, `2001:db8::/32`) as 128-bit numbers, IPv4 mapped
+/// to `::ffff:0:0/96` as Trino maps it (ip_macros.sql numbers addresses the same way).
+fn prefix_bounds(prefix: &str) -> Option<(u128, u128)> {
+    let (ip, bits) = prefix.trim().split_once('/')?;
+    let bits: u32 = bits.parse().ok()?;
+    let (n, bits) = match ip.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) if bits <= 32 => {
+            (0xffff_0000_0000u128 | u128::from(u32::from(v4)), bits + 96)
+        }
+        std::net::IpAddr::V6(v6) if bits <= 128 => (u128::from(v6), bits),
+        _ => return None,
+    };
+    let host = u128::MAX.checked_shr(bits).unwrap_or(0);
+    Some((n & !host, n | host))
+}
+
 fn parse(sql: &str) -> Result<Expr> {
     dialect::parse_expr(sql)
         .map_err(|e| Error::Internal(format!("rewrite produced bad SQL {sql:?}: {e}")))
@@ -518,6 +631,29 @@ mod tests {
             "%Y-%m-%dT%H:%M:%S.%g"
         );
         assert_eq!(joda_to_strftime("yyyyMMdd"), "%Y%m%d");
+    }
+
+    #[test]
+    fn prefix_bounds_follow_trino() {
+        let v4 = |a: u32| 0xffff_0000_0000u128 | u128::from(a);
+        assert_eq!(
+            prefix_bounds("10.0.0.0/8"),
+            Some((v4(0x0a00_0000), v4(0x0aff_ffff)))
+        );
+        assert_eq!(
+            prefix_bounds("192.168.255.255/9"),
+            Some((v4(0xc080_0000), v4(0xc0ff_ffff)))
+        );
+        assert_eq!(prefix_bounds("::/0"), Some((0, u128::MAX)));
+        assert_eq!(
+            prefix_bounds("2001:db8::/32"),
+            Some((
+                0x2001_0db8u128 << 96,
+                (0x2001_0db8u128 << 96) | (u128::MAX >> 32)
+            ))
+        );
+        assert_eq!(prefix_bounds("10.0.0.0/33"), None);
+        assert_eq!(prefix_bounds("10.0.0/8"), None);
     }
 
     #[test]

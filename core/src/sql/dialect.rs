@@ -49,6 +49,34 @@ impl Dialect for AthenaDialect {
     fn supports_nested_comments(&self) -> bool {
         true
     }
+
+    /// Trino's typed literals of its IP types, `IPADDRESS '10.0.0.1'` and `IPPREFIX '10.0.0.0/8'`, which
+    /// sqlparser does not know: read as the casts they mean.
+    fn parse_prefix(
+        &self,
+        parser: &mut sqlparser::parser::Parser,
+    ) -> Option<Result<sqlparser::ast::Expr, sqlparser::parser::ParserError>> {
+        use sqlparser::ast::{CastKind, DataType, Expr, Ident, ObjectName, Value};
+        use sqlparser::tokenizer::Token;
+        let Token::Word(w) = parser.peek_token().token else {
+            return None;
+        };
+        let name = w.value.to_ascii_uppercase();
+        if w.quote_style.is_some() || !(name == "IPADDRESS" || name == "IPPREFIX") {
+            return None;
+        }
+        let Token::SingleQuotedString(text) = parser.peek_nth_token(1).token else {
+            return None;
+        };
+        parser.next_token();
+        parser.next_token();
+        Some(Ok(Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(Expr::value(Value::SingleQuotedString(text))),
+            data_type: DataType::Custom(ObjectName::from(vec![Ident::new(name)]), vec![]),
+            format: None,
+        }))
+    }
 }
 
 /// Parses Athena SQL into statements.
