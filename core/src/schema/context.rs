@@ -160,6 +160,20 @@ pub fn select_tables<'c>(
             }
         }
     }
+    // Entities in the question point at the sources that record them: an address at network flows and
+    // API callers, a domain name at DNS queries.
+    for token in
+        q.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '/' | '_')))
+    {
+        let token = token.trim_matches(|c: char| matches!(c, '.' | ':' | '-' | '/'));
+        let address = token.split('/').next().unwrap_or(token);
+        if token.contains(['.', ':']) && address.parse::<std::net::IpAddr>().is_ok() {
+            *scores.entry(Source::VpcFlow).or_default() += 1;
+            *scores.entry(Source::CloudTrailMgmt).or_default() += 1;
+        } else if is_domain_name(token) {
+            *scores.entry(Source::Route53).or_default() += 2;
+        }
+    }
     let want_v1 = q.contains("eventday") || q.contains("version 1") || q.contains("ocsf 1.0");
     let pick = |source: Source| -> Option<&'c TableInfo> {
         let mut candidates: Vec<&TableInfo> = catalog
@@ -208,6 +222,19 @@ pub fn select_tables<'c>(
         out.push(t);
     }
     out
+}
+
+/// A host name as questions write one (`update.x0r-cdn.top`, `s3.amazonaws.com`): two or more labels of
+/// letters, digits and hyphens, ending in an alphabetic top-level label. Table names (with `_`) are not.
+fn is_domain_name(token: &str) -> bool {
+    let labels: Vec<&str> = token.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels.last().is_some_and(|t| {
+            (2..=24).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphabetic())
+        })
 }
 
 /// Frequent values of a low-cardinality column, most frequent first.

@@ -1,0 +1,78 @@
+//! Schema linking over the whole benchmark, model-free: for every question (English and Korean, with the
+//! library's examples and without), do the tables the pipeline puts in the prompt include every table the
+//! gold SQL uses? The figures are printed (`cargo test -p asklake --test schema_linking -- --nocapture`),
+//! with the mean number of tables per prompt (each costs tokens). Every question is covered; a change to
+//! table selection that loses one fails here.
+
+mod common;
+
+use std::sync::Arc;
+
+use asklake::eval::runner::builtin_benchmark;
+use asklake::fewshot::FewShotRetriever;
+use asklake::fewshot::library::{LexicalRetriever, Library};
+use asklake::pipeline::Text2Sql;
+use common::*;
+
+fn unqualified(t: &str) -> String {
+    t.rsplit('.')
+        .next()
+        .unwrap_or(t)
+        .trim_matches('"')
+        .to_string()
+}
+
+/// `(covered, total, misses, tables chosen in all)` for one language and setup.
+async fn coverage(t2s: &Text2Sql, korean: bool) -> (usize, usize, Vec<String>, usize) {
+    let bench = builtin_benchmark().unwrap();
+    let mut covered = 0;
+    let mut chosen_total = 0;
+    let mut misses = Vec::new();
+    for q in &bench {
+        let text = if korean { &q.question_ko } else { &q.question };
+        let chosen: Vec<String> = t2s
+            .tables_for(text)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| unqualified(t))
+            .collect();
+        chosen_total += chosen.len();
+        if q.tables.iter().all(|g| chosen.contains(&unqualified(g))) {
+            covered += 1;
+        } else {
+            misses.push(format!("{}: {text} → {chosen:?}", q.id));
+        }
+    }
+    (covered, bench.len(), misses, chosen_total)
+}
+
+#[tokio::test]
+async fn gold_tables_are_in_the_prompt() {
+    let engine = Arc::new(engine());
+    let lib = Library::builtin().unwrap();
+    let with = Text2Sql::builder(engine.clone())
+        .retriever(Arc::new(LexicalRetriever::from_library(&lib)) as Arc<dyn FewShotRetriever>)
+        .build();
+    let without = Text2Sql::builder(engine).examples(0).build();
+    let setups = [
+        ("English, no examples", &without, false),
+        ("Korean, no examples", &without, true),
+        ("English, with examples", &with, false),
+        ("Korean, with examples", &with, true),
+    ];
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for (label, t2s, korean) in setups {
+        let (ok, total, misses, chosen) = coverage(t2s, korean).await;
+        report.push(format!(
+            "{label}: {ok}/{total} ({:.2} tables per prompt)",
+            chosen as f64 / total as f64
+        ));
+        if ok < total {
+            failures.push(format!("{label}: {ok}/{total}\n  {}", misses.join("\n  ")));
+        }
+    }
+    eprintln!("schema linking: {}", report.join("; "));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
