@@ -76,3 +76,51 @@ async fn gold_tables_are_in_the_prompt() {
     eprintln!("schema linking: {}", report.join("; "));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The same measure on wording the table selection was not written against: the retrieval paraphrase set
+/// (English and Korean rewordings of library questions), each needing its library example's tables.
+#[tokio::test]
+async fn gold_tables_for_paraphrases() {
+    let engine = Arc::new(engine());
+    let lib = Library::builtin().unwrap();
+    let t2s = Text2Sql::builder(engine).examples(0).build();
+    let cases = asklake::fewshot::library::builtin_retrieval_cases().unwrap();
+    let mut by_lang: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut misses = Vec::new();
+    for c in &cases {
+        let Some(ex) = lib
+            .entries
+            .iter()
+            .map(|e| &e.example)
+            .find(|e| e.id == c.expected)
+        else {
+            continue;
+        };
+        let chosen: Vec<String> = t2s
+            .tables_for(&c.question)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| unqualified(t))
+            .collect();
+        let e = by_lang.entry(c.lang.clone()).or_default();
+        e.1 += 1;
+        if ex.tables.iter().all(|g| chosen.contains(&unqualified(g))) {
+            e.0 += 1;
+        } else {
+            misses.push(format!("{}: {} → {chosen:?}", c.expected, c.question));
+        }
+    }
+    let report: Vec<String> = by_lang
+        .iter()
+        .map(|(l, (ok, n))| format!("{l} {ok}/{n}"))
+        .collect();
+    eprintln!(
+        "schema linking on paraphrases: {}\n  {}",
+        report.join(", "),
+        misses.join("\n  ")
+    );
+    for (l, (ok, n)) in &by_lang {
+        assert_eq!(ok, n, "{l}: {ok}/{n}\n{}", misses.join("\n"));
+    }
+}
