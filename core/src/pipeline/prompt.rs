@@ -101,9 +101,39 @@ pub fn example_turns(examples: &[ScoredExample]) -> Vec<Message> {
     let mut out = Vec::new();
     for e in examples {
         out.push(Message::user(e.example.question.clone()));
-        out.push(Message::assistant(sql_block(&e.example.sql)));
+        out.push(Message::assistant(sql_block(&quote_tables(&e.example.sql))));
     }
     out
+}
+
+/// `sql` with its table names double-quoted part by part (`"db"."table"`), as the rules ask the model to
+/// write them; the library keeps them as written. A query that does not parse is shown as it is.
+pub fn quote_tables(sql: &str) -> String {
+    use sqlparser::ast::{VisitMut, VisitorMut};
+    struct Quote;
+    impl VisitorMut for Quote {
+        type Break = ();
+        fn pre_visit_relation(
+            &mut self,
+            name: &mut sqlparser::ast::ObjectName,
+        ) -> std::ops::ControlFlow<()> {
+            for part in name.0.iter_mut() {
+                if let sqlparser::ast::ObjectNamePart::Identifier(id) = part
+                    && id.quote_style.is_none()
+                {
+                    id.quote_style = Some('"');
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    match crate::sql::dialect::parse(sql) {
+        Ok(mut statements) if statements.len() == 1 => {
+            let _ = statements[0].visit(&mut Quote);
+            statements[0].to_string()
+        }
+        _ => sql.to_string(),
+    }
 }
 
 pub fn sql_block(sql: &str) -> String {
@@ -179,4 +209,28 @@ pub fn explanation(
         untrusted::fence("result rows", result_table)
     );
     (system, user)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn examples_quote_table_names_as_the_rules_ask() {
+        let sql = "SELECT count(*) FROM db_1.tbl_2 AS t CROSS JOIN UNNEST(t.resources) AS r(x) WHERE t.ip = 'a.b'";
+        assert_eq!(
+            super::quote_tables(sql),
+            "SELECT count(*) FROM \"db_1\".\"tbl_2\" AS t CROSS JOIN UNNEST(t.resources) AS r (x) WHERE t.ip = 'a.b'"
+        );
+        assert_eq!(super::quote_tables("not sql"), "not sql");
+        // Every library example is shown quoted.
+        for e in crate::fewshot::library::Library::builtin().unwrap().entries {
+            let q = super::quote_tables(&e.example.sql);
+            assert!(
+                q.contains(
+                    "FROM \"amazon_security_lake_glue_db_us_east_1\".\"amazon_security_lake_table_"
+                ),
+                "{}: {q}",
+                e.example.id
+            );
+        }
+    }
 }
