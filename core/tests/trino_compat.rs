@@ -153,6 +153,7 @@ async fn arrays_maps_and_lambdas() {
     check("all_match(ARRAY[1, 2, 3], x -> x > 0)", json!(true)).await;
     check("contains(ARRAY['a', 'b'], 'b')", json!(true)).await;
     check("cardinality(ARRAY[1, 2, 3])", json!(3)).await;
+    check("cardinality(MAP(ARRAY['a', 'b'], ARRAY[1, 2]))", json!(2)).await;
     check("element_at(ARRAY['a', 'b', 'c'], 2)", json!("b")).await;
     check("element_at(ARRAY['a', 'b', 'c'], -1)", json!("c")).await;
     check("element_at(MAP(ARRAY['k'], ARRAY['v']), 'k')", json!("v")).await;
@@ -291,6 +292,25 @@ async fn ip_address_functions() {
     let row = format::rows_json(&r).remove(0);
     assert_eq!(row[0], row[1], "{row:?}");
     assert!(row[0].as_i64().unwrap() > 0, "{row:?}");
+}
+
+/// `cardinality` of the lake's map column (`unmapped`) and of an array column, as Trino counts both.
+#[tokio::test]
+async fn cardinality_of_maps_and_arrays() {
+    let engine = common::engine();
+    let sql = format!(
+        "SELECT max(cardinality(unmapped)) > 0, max(cardinality(resources)) > 0, \
+         max(cardinality(t.unmapped)) > 0 FROM {} AS t",
+        common::CT2
+    );
+    let r = engine
+        .execute(&sql, &QueryOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        format::rows_json(&r),
+        vec![vec![json!(true), json!(true), json!(true)]]
+    );
 }
 
 #[tokio::test]

@@ -51,6 +51,9 @@ pub struct LocalEngine {
     conn: Mutex<Connection>,
     catalog: Catalog,
     as_of: Option<DateTime<Utc>>,
+    /// Names of the lake's map columns (`unmapped`), for Trino's `cardinality`, which DuckDB splits into
+    /// `cardinality` (maps) and `len` (arrays).
+    map_columns: Vec<String>,
 }
 
 impl std::fmt::Debug for LocalEngine {
@@ -217,6 +220,14 @@ impl LocalEngine {
         } else {
             options.as_of.or(manifest.as_of)
         };
+        let mut map_columns: Vec<String> = tables
+            .iter()
+            .flat_map(|t| t.column_paths())
+            .filter(|(_, ty)| matches!(ty, crate::schema::DataType::Map { .. }))
+            .filter_map(|(path, _)| path.rsplit('.').next().map(str::to_ascii_lowercase))
+            .collect();
+        map_columns.sort();
+        map_columns.dedup();
         Ok(LocalEngine {
             dir,
             _temp: temp,
@@ -227,6 +238,7 @@ impl LocalEngine {
                 unavailable,
             },
             as_of,
+            map_columns,
         })
     }
 
@@ -497,7 +509,8 @@ impl QueryEngine for LocalEngine {
         let as_of = options.as_of.or(self.as_of);
         // Defense in depth, whatever the caller checked: the engine's own catalog is never queried.
         refuse_system_catalog(sql)?;
-        let translated = trino_compat::to_duckdb(sql, as_of, Some(options.max_rows))?;
+        let translated =
+            trino_compat::to_duckdb_for(sql, as_of, Some(options.max_rows), &self.map_columns)?;
         let conn = self.connection()?;
         // Interrupts the query when this future ends early: on timeout, and when the caller drops it (an
         // MCP cancellation, a closed HTTP request), so no abandoned query keeps running.

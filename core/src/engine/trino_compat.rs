@@ -18,6 +18,18 @@ use crate::sql::dialect;
 /// `as_of` pins the clock; `max_rows` caps the outermost LIMIT at `max_rows + 1` so the caller can tell a
 /// truncated result from a complete one.
 pub fn to_duckdb(sql: &str, as_of: Option<DateTime<Utc>>, max_rows: Option<u64>) -> Result<String> {
+    to_duckdb_for(sql, as_of, max_rows, &[])
+}
+
+/// [`to_duckdb`] for a lake whose map columns are named `map_columns` (lower case; the last part of each
+/// path): Trino's `cardinality` counts arrays and maps alike, DuckDB has `len` for one and `cardinality`
+/// for the other.
+pub fn to_duckdb_for(
+    sql: &str,
+    as_of: Option<DateTime<Utc>>,
+    max_rows: Option<u64>,
+    map_columns: &[String],
+) -> Result<String> {
     let mut statements = dialect::parse(sql).map_err(|e| Error::Query {
         engine: "duckdb".into(),
         kind: crate::error::QueryErrorKind::Syntax,
@@ -30,7 +42,11 @@ pub fn to_duckdb(sql: &str, as_of: Option<DateTime<Utc>>, max_rows: Option<u64>)
         ));
     }
     let mut stmt = statements.remove(0);
-    let mut rw = Rewriter { as_of, error: None };
+    let mut rw = Rewriter {
+        as_of,
+        error: None,
+        map_columns,
+    };
     let _ = stmt.visit(&mut rw);
     if let Some(e) = rw.error {
         return Err(e);
@@ -76,12 +92,13 @@ fn number(e: &Expr) -> Option<u64> {
     }
 }
 
-struct Rewriter {
+struct Rewriter<'a> {
     as_of: Option<DateTime<Utc>>,
     error: Option<Error>,
+    map_columns: &'a [String],
 }
 
-impl VisitorMut for Rewriter {
+impl VisitorMut for Rewriter<'_> {
     type Break = ();
 
     fn post_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
@@ -171,7 +188,7 @@ fn unsupported(msg: String) -> Error {
     }
 }
 
-impl Rewriter {
+impl Rewriter<'_> {
     fn rewrite(&self, expr: &Expr) -> Result<Option<Expr>> {
         // Trino's IPADDRESS and IPPREFIX types: checked, canonical text here (ip_macros.sql).
         let ip_type =
@@ -309,6 +326,21 @@ impl Rewriter {
             return parse(&t).map(Some);
         }
 
+        // cardinality of a map stays DuckDB's cardinality; of an array it is len.
+        if name == "cardinality" && args.len() == 1 {
+            let arg = a(0);
+            let leaf = arg
+                .rsplit('.')
+                .next()
+                .unwrap_or(&arg)
+                .trim_matches('"')
+                .to_ascii_lowercase();
+            let is_map =
+                self.map_columns.contains(&leaf) || arg.to_ascii_uppercase().starts_with("MAP");
+            let f = if is_map { "cardinality" } else { "len" };
+            return parse(&format!("{f}({arg})")).map(Some);
+        }
+
         // Plain renames: same arguments, same meaning.
         let renamed = match name.as_str() {
             "approx_distinct" => Some("approx_count_distinct"),
@@ -329,7 +361,6 @@ impl Rewriter {
             "array_sort" => Some("list_sort"),
             "array_position" => Some("list_position"),
             "contains" => Some("list_contains"),
-            "cardinality" => Some("len"),
             "transform" => Some("list_transform"),
             "filter" if args.len() == 2 => Some("list_filter"),
             "is_nan" => Some("isnan"),
