@@ -88,12 +88,7 @@ async fn web_app_in_headless_chromium() {
         .output()
         .await
         .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
+    let text = crate::client_output(&out);
     assert!(text.contains("# fail 0"), "{text}");
     assert!(!text.contains("# pass 0"), "{text}");
     eprintln!("screenshots in {}", shots.display());

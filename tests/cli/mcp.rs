@@ -41,12 +41,7 @@ async fn mcp_python_client() {
         .output()
         .await
         .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
+    let text = crate::client_output(&out);
     assert!(text.contains("3 passed"), "{text}");
     // The one `ask` reached the fake Bedrock through the real AWS SDK.
     let seen = fake.seen();
