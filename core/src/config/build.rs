@@ -127,6 +127,8 @@ pub fn retriever_config(config: &RetrievalConfig) -> RetrieverConfig {
     RetrieverConfig {
         kind: config.retriever,
         model: config.embed_model.as_ref().map(std::path::PathBuf::from),
+        base_url: config.embed_base_url.clone(),
+        prefix: config.embed_prefix,
         index: config.index.clone(),
         cache_dir: None,
         no_cache: !config.embedding_cache,

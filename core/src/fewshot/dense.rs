@@ -208,18 +208,19 @@ impl HybridRetriever {
                 "hybrid retrieval over different example lists".into(),
             ));
         }
+        let dense_weight = dense.embedder.hybrid_weight();
         Ok(HybridRetriever {
             lexical,
             dense,
             depth: 20,
             lexical_weight: 1.0,
-            dense_weight: 2.0,
+            dense_weight,
         })
     }
 
-    /// RRF weights of the lexical and dense channels (default 1 and 2, chosen on
-    /// `fewshot/eval/retrieval_dev.jsonl`, not on the test set `retrieval.jsonl`: on English paraphrases the
-    /// dense channel is the stronger one). The dense weight is further scaled by how well the model reads
+    /// RRF weights of the lexical and dense channels (default 1 and the model's
+    /// [`Embedder::hybrid_weight`]: 2 for MiniLM, chosen on `fewshot/eval/retrieval_dev.jsonl`, not on the test
+    /// set `retrieval.jsonl`: on English paraphrases the dense channel is the stronger one). The dense weight is further scaled by how well the model reads
     /// the question ([`Embedder::reads`]): an English-only model gets no say on Hangul.
     pub fn with_weights(mut self, lexical: f32, dense: f32) -> Self {
         self.lexical_weight = lexical;

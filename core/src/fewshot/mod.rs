@@ -10,6 +10,8 @@ pub mod dense;
 pub mod embed;
 pub mod index;
 pub mod library;
+#[cfg(feature = "openai")]
+pub mod openai_embed;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -160,8 +162,13 @@ impl std::str::FromStr for RetrieverKind {
 #[derive(Debug, Clone, Default)]
 pub struct RetrieverConfig {
     pub kind: RetrieverKind,
-    /// Embedding model: a sentence-transformers ONNX directory (default: [`embed::default_model_dir`]).
+    /// Embedding model: a sentence-transformers ONNX directory (default: [`embed::default_model_dir`]),
+    /// `bedrock:<model id>` or `openai:<model>`.
     pub model: Option<std::path::PathBuf>,
+    /// The server of an `openai:` model (default [`openai_embed::OpenAiEmbedder::default_base_url`]).
+    pub base_url: Option<String>,
+    /// Instruction prefixes of an `openai:` model.
+    pub prefix: embed::EmbedPrefix,
     /// Vector index: `flat` (default) or, with feature `faiss`, `faiss` / `faiss:<factory string>`.
     pub index: String,
     /// Embedding cache folder (default: [`embed::EmbeddingCache::default_dir`]); `no_cache` turns it off.
@@ -169,12 +176,35 @@ pub struct RetrieverConfig {
     pub no_cache: bool,
 }
 
-/// Loads the embedding model named by `model`: `bedrock:<model id>` (Titan Text Embeddings or Cohere Embed on
-/// Bedrock, feature `bedrock`), a sentence-transformers ONNX directory, or by default
+/// Loads the embedding model `cfg.model` names: `bedrock:<model id>` (Titan Text Embeddings or Cohere Embed
+/// on Bedrock, feature `bedrock`), `openai:<model>` (an OpenAI-compatible `/v1/embeddings` server at
+/// `cfg.base_url`, feature `openai`), a sentence-transformers ONNX directory, or by default
 /// [`embed::default_model_dir`].
-pub async fn load_embedder(
-    model: Option<&std::path::Path>,
-) -> Result<std::sync::Arc<dyn embed::Embedder>> {
+pub async fn load_embedder(cfg: &RetrieverConfig) -> Result<std::sync::Arc<dyn embed::Embedder>> {
+    let model = cfg.model.as_deref();
+    if let Some(name) = model
+        .and_then(|m| m.to_str())
+        .and_then(|m| m.strip_prefix("openai:"))
+    {
+        #[cfg(feature = "openai")]
+        {
+            let base = cfg
+                .base_url
+                .clone()
+                .unwrap_or_else(openai_embed::OpenAiEmbedder::default_base_url);
+            return Ok(std::sync::Arc::new(
+                openai_embed::OpenAiEmbedder::new(&base, name, cfg.prefix)?
+                    .connect()
+                    .await?,
+            ));
+        }
+        #[cfg(not(feature = "openai"))]
+        {
+            return Err(crate::error::Error::Config(format!(
+                "embedding model openai:{name} needs asklake built with the `openai` feature"
+            )));
+        }
+    }
     if let Some(id) = model
         .and_then(|m| m.to_str())
         .and_then(|m| m.strip_prefix("bedrock:"))
@@ -246,7 +276,7 @@ pub async fn build_retriever(
             .or_else(embed::EmbeddingCache::default_dir)
     };
     let dense = async {
-        let embedder = load_embedder(cfg.model.as_deref()).await?;
+        let embedder = load_embedder(cfg).await?;
         dense::DenseRetriever::from_library(lib, embedder, &cfg.index, cache.as_deref()).await
     };
     match (cfg.kind, dense.await) {

@@ -1,5 +1,5 @@
 //! A loopback fake of the Bedrock Runtime (Converse REST-JSON, ConverseStream with AWS event-stream framing)
-//! and OpenAI chat-completions (JSON and SSE) wire protocols, for the real SDK / HTTP clients (feature
+//! and OpenAI chat-completions (JSON and SSE) and embeddings wire protocols, for the real SDK / HTTP clients (feature
 //! `test-utils`: tests, notebooks in CI, benchmarks). Serves 127.0.0.1 only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -137,6 +137,34 @@ async fn handle(
     if let Reply::Slow(d, text) = reply {
         tokio::time::sleep(d).await;
         reply = Reply::Text(text);
+    }
+    // OpenAI-compatible embeddings: the same stand-in vectors (64 dimensions) for each `input`; errors and
+    // throttling take the OpenAI shapes below.
+    if path.ends_with("/embeddings") && matches!(reply, Reply::Text(_)) {
+        let inputs: Vec<&str> = match &body["input"] {
+            Value::String(s) => vec![s.as_str()],
+            v => v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect(),
+        };
+        let data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": bag_of_words(t, 64)}))
+            .collect();
+        let tokens: usize = inputs.iter().map(|t| t.split_whitespace().count()).sum();
+        return response(
+            200,
+            "application/json",
+            json!({"object": "list", "data": data, "model": body["model"],
+                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+            .to_string()
+            .into(),
+            &[],
+        );
     }
     // InvokeModel of an embedding model: vectors made from the request's texts (a hashed bag of words, so
     // equal texts get equal vectors and shared words similar ones); the reply's text is not used.

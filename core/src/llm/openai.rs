@@ -153,7 +153,8 @@ impl OpenAiCompatible {
     }
 }
 
-fn transport_error(e: reqwest::Error) -> Error {
+/// A transport failure (connect, timeout, unreadable body) of a call to the `service` named.
+pub(crate) fn transport_error_of(service: &str, e: reqwest::Error) -> ServiceError {
     let kind = if e.is_timeout() {
         ServiceErrorKind::Timeout
     } else if e.is_decode() {
@@ -161,10 +162,20 @@ fn transport_error(e: reqwest::Error) -> Error {
     } else {
         ServiceErrorKind::Transport
     };
-    Error::Llm(ServiceError::new(NAME, kind, e.to_string()))
+    ServiceError::new(service, kind, e.to_string())
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    Error::Llm(transport_error_of(NAME, e))
 }
 
 async fn http_error(resp: reqwest::Response) -> ServiceError {
+    http_error_of(NAME, resp).await
+}
+
+/// An OpenAI-style error response (`{"error": {"message", "code"}}`, `Retry-After`, `x-request-id`) of the
+/// `service` named.
+pub(crate) async fn http_error_of(service: &str, resp: reqwest::Response) -> ServiceError {
     let status = resp.status().as_u16();
     let request_id = resp
         .headers()
@@ -201,7 +212,7 @@ async fn http_error(resp: reqwest::Response) -> ServiceError {
     ServiceError {
         request_id,
         retry_after_ms: retry_after,
-        ..ServiceError::http(NAME, status, code, message)
+        ..ServiceError::http(service, status, code, message)
     }
 }
 

@@ -151,7 +151,9 @@ def search_library(question: str, k: int = 5, **settings: Any) -> list[dict[str,
     Settings as in the config file's ``[retrieval]``: ``retriever`` (``auto``: hybrid when the embedding
     model loads, else lexical with a warning; ``lexical``, ``dense``, ``hybrid``), ``embed_model`` (a
     sentence-transformers ONNX directory; default ``ASKLAKE_EMBED_MODEL`` or
-    ``~/.cache/asklake/models/all-MiniLM-L6-v2``), ``index``, ``library`` (a folder of extra examples,
+    ``~/.cache/asklake/models/all-MiniLM-L6-v2``; ``bedrock:<model id>``; or ``openai:<model>`` on the
+    OpenAI-compatible embeddings server ``embed_base_url``, with ``embed_prefix`` ``auto``, ``none`` or ``e5``
+    and the key from ``ASKLAKE_EMBED_API_KEY``), ``index``, ``library`` (a folder of extra examples,
     ``*.jsonl``, e.g. promoted answers, searched with the shipped ones).
     """
     return _native.search_library(question, k, **_settings(settings))
@@ -220,7 +222,8 @@ class Text2Sql:
     ``ASKLAKE_MODEL``). ``settings`` are the configuration's keys, as in the config file (see
     :func:`config_show`): ``max_attempts``, ``empty_result`` (``accept``, ``retry_once``, ``regenerate``),
     ``explain``, ``as_of``, ``max_rows``, ``audit_log``; ``retriever`` (``auto``, ``lexical``, ``dense``,
-    ``hybrid``), ``embed_model``, ``index``, ``library`` (a folder of examples, ``*.jsonl``: your own and
+    ``hybrid``), ``embed_model``, ``embed_base_url``, ``embed_prefix``, ``index``, ``library`` (a folder of
+    examples, ``*.jsonl``: your own and
     promoted ones, see :meth:`promote`); ``rerank`` (reorder examples by the SQL skeleton of a draft query);
     ``self_consistency=N`` (sample N queries, run them all, answer with the result most agree on). Unknown
     keys and bad values raise ConfigError. ``examples`` fixes the few-shot examples instead of the library.
