@@ -89,11 +89,41 @@ async fn root_usage_and_credential_theft_are_findable() {
     ))
     .await;
     assert_eq!(q, f["dns_beacon"]["queries"]);
+    // The planted GuardDuty findings are there, with the background's noise besides them.
+    let planted: Vec<String> = f["guardduty_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["type"].as_str().unwrap().to_string())
+        .chain([f["instance_credential_exfiltration"]["finding_type"]
+            .as_str()
+            .unwrap()
+            .to_string()])
+        .collect();
+    for ty in &planted {
+        let n = scalar(&format!(
+            "SELECT count(*) FROM {SH2} WHERE metadata.product.name = 'GuardDuty' AND contains(finding_info.types, '{ty}')"
+        ))
+        .await;
+        assert!(n.as_i64().unwrap() >= 1, "{ty}");
+    }
     let gd = scalar(&format!(
         "SELECT count(*) FROM {SH2} WHERE metadata.product.name = 'GuardDuty'"
     ))
     .await;
-    assert_eq!(gd.as_i64().unwrap(), 5);
+    assert!(gd.as_i64().unwrap() > planted.len() as i64, "{gd}");
+    // The exfiltrated instance credentials: the finding's IP made the calls the facts list.
+    let ex = &f["instance_credential_exfiltration"];
+    let calls = scalar(&format!(
+        "SELECT count(*) FROM {CT2} WHERE src_endpoint.ip = '{}' AND actor.session.issuer = '{}'",
+        ex["ip"].as_str().unwrap(),
+        ex["role"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        calls.as_u64().unwrap() as usize,
+        ex["operations"].as_array().unwrap().len()
+    );
     let cves = scalar(&format!(
         "SELECT count(*) FROM {SH2} CROSS JOIN UNNEST(vulnerabilities) AS t(v) WHERE v.cve.uid = 'CVE-2024-3094'"
     ))

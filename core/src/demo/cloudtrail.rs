@@ -669,7 +669,24 @@ fn error_for(service: &str, rng: &mut Rng) -> (&'static str, &'static str) {
         ]),
         "s3.amazonaws.com" => *rng.pick(&[("AccessDenied", "Access Denied"), ("NoSuchBucketPolicy", "The bucket policy does not exist")]),
         "ssm.amazonaws.com" => ("ParameterNotFound", "Parameter /prod/db/password-old not found."),
-        "rds.amazonaws.com" => ("AccessDenied", "User is not authorized to perform: rds:DescribeDBInstances"),
+        "rds.amazonaws.com" => *rng.pick(&[
+            ("AccessDenied", "User is not authorized to perform: rds:DescribeDBInstances"),
+            ("DBInstanceNotFound", "DBInstance orders-db-replica-2 not found."),
+        ]),
+        "sts.amazonaws.com" => *rng.pick(&[
+            ("AccessDenied", "User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::551508107696:role/SecurityAuditRole"),
+            ("ExpiredTokenException", "The security token included in the request is expired"),
+        ]),
+        "lambda.amazonaws.com" => *rng.pick(&[
+            ("ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:111122223333:function:order-processor-v0"),
+            ("TooManyRequestsException", "Rate Exceeded."),
+        ]),
+        "cloudtrail.amazonaws.com" => ("TrailNotFoundException", "Unknown trail: org-trail-old for the user: 111122223333"),
+        "logs.amazonaws.com" => ("ResourceNotFoundException", "The specified log group does not exist."),
+        "cloudformation.amazonaws.com" => ("ValidationError", "Stack with id shop-legacy does not exist"),
+        "monitoring.amazonaws.com" => ("Throttling", "Rate exceeded"),
+        "config.amazonaws.com" => ("NoSuchConfigRuleException", "The ConfigRule 's3-bucket-versioning-enabled' provided in the request is invalid."),
+        "tagging.amazonaws.com" => ("ThrottledException", "Rate exceeded"),
         _ => *rng.pick(&[
             ("AccessDenied", "User is not authorized to perform this action"),
             ("ThrottlingException", "Rate exceeded"),

@@ -279,7 +279,16 @@ pub fn generate(config: &DemoConfig) -> Result<DemoSummary> {
     others::background_findings(&mut rng, &world.instances, &clock, n(3_000.0), |f| {
         sinks.finding(&f)
     });
+    others::background_guardduty(
+        config.seed,
+        &world.instances,
+        &world.buckets,
+        &clock,
+        n(400.0),
+        |f| sinks.finding(&f),
+    );
     others::background_eks(&mut rng, &clock, n(30_000.0), |e| sinks.eks(&e));
+    others::control_plane_eks(config.seed, &clock, n(20_000.0), |e| sinks.eks(&e));
     others::background_waf(&mut rng, &clock, n(40_000.0), |w| sinks.waf(&w));
     let facts = scenarios::plant(config.seed, &world, &clock, &mut sinks);
     sinks.check()?;

@@ -369,12 +369,21 @@ impl Dns {
     }
 }
 
-const DOMAINS: [(&str, u32); 12] = [
-    ("sts.amazonaws.com.", 30),
-    ("s3.us-east-1.amazonaws.com.", 25),
-    ("dynamodb.us-east-1.amazonaws.com.", 15),
-    ("kms.us-east-1.amazonaws.com.", 12),
-    ("ssm.us-east-1.amazonaws.com.", 10),
+/// What instances look up, by weight. `{region}` is the instance's Region: SDKs resolve the regional
+/// endpoint of a service (`s3.us-west-2.amazonaws.com.`), older clients and the CLI's S3 commands the global
+/// ones (`s3.amazonaws.com.`, `sts.amazonaws.com.`), and virtual-hosted S3 requests the bucket's name.
+const DOMAINS: [(&str, u32); 19] = [
+    ("sts.amazonaws.com.", 12),
+    ("sts.{region}.amazonaws.com.", 18),
+    ("s3.amazonaws.com.", 10),
+    ("s3.{region}.amazonaws.com.", 18),
+    ("acme-prod-assets.s3.amazonaws.com.", 4),
+    ("dynamodb.{region}.amazonaws.com.", 15),
+    ("kms.{region}.amazonaws.com.", 12),
+    ("ssm.{region}.amazonaws.com.", 10),
+    ("ec2.{region}.amazonaws.com.", 6),
+    ("logs.{region}.amazonaws.com.", 8),
+    ("api.ecr.{region}.amazonaws.com.", 4),
     ("api.github.com.", 6),
     ("registry.npmjs.org.", 5),
     ("pypi.org.", 5),
@@ -385,6 +394,7 @@ const DOMAINS: [(&str, u32); 12] = [
     ("www.google.com.", 4),
     ("time.aws.com.", 6),
     ("updates.example-vendor.com.", 2),
+    ("secretsmanager.{region}.amazonaws.com.", 3),
 ];
 
 pub fn background_dns(seed: u64, world: &World, clock: &Clock, n: u64, mut emit: impl FnMut(Dns)) {
@@ -398,7 +408,7 @@ pub fn background_dns(seed: u64, world: &World, clock: &Clock, n: u64, mut emit:
         let hostname = if nx {
             format!("internal-svc-{}.corp.local.", rng.range(1, 40))
         } else {
-            host.to_string()
+            host.replace("{region}", i.region)
         };
         let qtype = if rng.chance(0.85) { "A" } else { "AAAA" };
         let answers = if nx {

@@ -69,13 +69,29 @@ impl Finding {
                 })
             })
             .collect();
+        // Security Lake keeps a finding's evidence as JSON text in `evidences[].data` (the column has only
+        // `data` and `actor`) and lists its IPs and hostnames in `observables`, where queries find them.
         let evidences: Vec<Value> = match (&self.evidence_ip, &self.evidence_domain) {
             (Some(ip), _) => vec![
-                json!({"src_endpoint": {"ip": ip, "port": Value::Null, "location": {"country": "NL", "city": Value::Null, "coordinates": Value::Null}}}),
+                json!({"data": json!({"src_endpoint": {"ip": ip, "location": {"country": "NL"}}}).to_string()}),
             ],
-            (None, Some(d)) => vec![json!({"query": {"hostname": d}})],
+            (None, Some(d)) => vec![json!({"data": json!({"query": {"hostname": d}}).to_string()})],
             _ => vec![],
         };
+        let mut observables = vec![
+            json!({"name": "resource.uid", "value": self.resource.0, "type": "Resource UID", "type_id": 10}),
+        ];
+        if let Some(ip) = &self.evidence_ip {
+            observables.push(json!({"name": "evidences.src_endpoint.ip", "value": ip, "type": "IP Address", "type_id": 2}));
+        }
+        if let Some(d) = &self.evidence_domain {
+            observables.push(json!({"name": "evidences.query.hostname", "value": d, "type": "Hostname", "type_id": 1}));
+        }
+        let mut unmapped = json!({"ProductFields.aws/securityhub/ProductName": self.product, "RecordState": "ACTIVE"});
+        if let (Some(ip), "GuardDuty") = (&self.evidence_ip, self.product) {
+            unmapped["ProductFields.aws/guardduty/service/action/remoteIpDetails/ipAddressV4"] =
+                json!(ip);
+        }
         let compliance = self.compliance.map(|(control, status)| {
             json!({"standards": ["standards/aws-foundational-security-best-practices/v/1.0.0"], "requirements": [], "control": control, "status": status, "status_detail": Value::Null, "status_code": Value::Null})
         });
@@ -122,11 +138,11 @@ impl Finding {
             "type_uid": i64::from(class_uid) * 100 + 1,
             "type_name": format!("{class_name}: Create"),
             "status": self.status,
-            "unmapped": {"ProductFields.aws/securityhub/ProductName": self.product, "RecordState": "ACTIVE"},
+            "unmapped": unmapped,
             "accountid": self.account,
             "region": self.region,
             "asl_version": "2.0",
-            "observables": [{"name": "resource.uid", "value": self.resource.0, "type": "Resource UID", "type_id": 10}],
+            "observables": observables,
         })
     }
 }
@@ -255,6 +271,112 @@ pub fn background_findings(
     }
 }
 
+/// Background GuardDuty findings, as every account with GuardDuty on has them: internet noise against
+/// exposed instances and low-severity S3 and network behaviour findings (own random stream, so the other
+/// sources do not change with it).
+pub fn background_guardduty(
+    seed: u64,
+    instances: &[Instance],
+    buckets: &[&str],
+    clock: &super::Clock,
+    n: u64,
+    mut emit: impl FnMut(Finding),
+) {
+    let mut rng = Rng::stream(seed, "guardduty");
+    // (type, severity index into SEVERITIES, weight)
+    let types: [((&str, usize), u32); 6] = [
+        (("Recon:EC2/PortProbeUnprotectedPort", 1), 40),
+        (("UnauthorizedAccess:EC2/SSHBruteForce", 1), 25),
+        (("Recon:EC2/Portscan", 2), 10),
+        (("Behavior:EC2/NetworkPortUnusual", 2), 8),
+        (("Policy:S3/BucketBlockPublicAccessDisabled", 1), 7),
+        (("Discovery:S3/AnomalousBehavior", 1), 10),
+    ];
+    for _ in 0..n {
+        let t = clock.random_time(&mut rng);
+        let i = rng.pick(instances).clone();
+        let (ty, sev) = *rng.weighted(&types);
+        let ip = super::network::client_ip(&mut rng);
+        let bucket = *rng.pick(buckets);
+        let (title, resource, evidence) = match ty {
+            "Recon:EC2/PortProbeUnprotectedPort" => (
+                format!("Unprotected port on EC2 instance {} is being probed.", i.id),
+                (
+                    format!("arn:aws:ec2:{}:{}:instance/{}", i.region, i.account, i.id),
+                    "AwsEc2Instance",
+                ),
+                Some(ip),
+            ),
+            "UnauthorizedAccess:EC2/SSHBruteForce" => (
+                format!(
+                    "{ip} is performing SSH brute force attacks against {}.",
+                    i.id
+                ),
+                (
+                    format!("arn:aws:ec2:{}:{}:instance/{}", i.region, i.account, i.id),
+                    "AwsEc2Instance",
+                ),
+                Some(ip),
+            ),
+            "Recon:EC2/Portscan" => (
+                format!(
+                    "EC2 instance {} is performing outbound port scans against a remote host.",
+                    i.id
+                ),
+                (
+                    format!("arn:aws:ec2:{}:{}:instance/{}", i.region, i.account, i.id),
+                    "AwsEc2Instance",
+                ),
+                Some(ip),
+            ),
+            "Behavior:EC2/NetworkPortUnusual" => (
+                format!(
+                    "EC2 instance {} is communicating with a remote host on an unusual server port.",
+                    i.id
+                ),
+                (
+                    format!("arn:aws:ec2:{}:{}:instance/{}", i.region, i.account, i.id),
+                    "AwsEc2Instance",
+                ),
+                Some(ip),
+            ),
+            "Policy:S3/BucketBlockPublicAccessDisabled" => (
+                format!("Amazon S3 Block Public Access was disabled for S3 bucket {bucket}."),
+                (format!("arn:aws:s3:::{bucket}"), "AwsS3Bucket"),
+                None,
+            ),
+            _ => (
+                format!("An IAM entity invoked an S3 API in a suspicious way on bucket {bucket}."),
+                (format!("arn:aws:s3:::{bucket}"), "AwsS3Bucket"),
+                None,
+            ),
+        };
+        let region = i.region.to_string();
+        emit(Finding {
+            time: t,
+            account: i.account,
+            uid: format!(
+                "arn:aws:guardduty:{region}:{}:detector/{}/finding/{}",
+                i.account,
+                rng.hex(32),
+                rng.hex(32)
+            ),
+            region,
+            product: "GuardDuty",
+            types: vec![format!("TTPs/{ty}")],
+            desc: title.clone(),
+            title,
+            severity: SEVERITIES[sev],
+            status: if rng.chance(0.7) { "New" } else { "Resolved" },
+            resource: (resource.0, resource.1.to_string()),
+            cves: vec![],
+            compliance: None,
+            evidence_ip: evidence,
+            evidence_domain: None,
+        });
+    }
+}
+
 /// One EKS audit event.
 #[derive(Debug, Clone)]
 pub struct EksEvent {
@@ -264,6 +386,8 @@ pub struct EksEvent {
     pub user: String,
     pub groups: Vec<&'static str>,
     pub verb: &'static str,
+    /// The resource's API group (`coordination.k8s.io`, `apps`); `None` for the core group.
+    pub group: Option<&'static str>,
     pub resource: &'static str,
     pub namespace: Option<&'static str>,
     pub name: String,
@@ -283,9 +407,46 @@ impl EksEvent {
             _ => (99, "Other"),
         };
         let decision = if self.code == 403 { "forbid" } else { "allow" };
+        let qualified = match self.group {
+            Some(g) => format!("{}.{g}", self.resource),
+            None => self.resource.to_string(),
+        };
+        let (error, error_message) = match self.code {
+            403 => (
+                Some("Forbidden"),
+                Some(format!(
+                    "{qualified} is forbidden: User \"{}\" cannot {} resource \"{}\"",
+                    self.user, self.verb, self.resource
+                )),
+            ),
+            409 => (
+                Some("Conflict"),
+                Some(format!(
+                    "Operation cannot be fulfilled on {qualified} \"{}\": the object has been modified; please apply your changes to the latest version and try again",
+                    self.name
+                )),
+            ),
+            _ => (None, None),
+        };
+        // The request URI as the API server logs it: core resources under /api/v1, others under
+        // /apis/<group>/v1; a list or watch has no name.
+        let root = match self.group {
+            Some(g) => format!("/apis/{g}/v1"),
+            None => "/api/v1".to_string(),
+        };
+        let name = if self.name.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", self.name)
+        };
         let path = match self.namespace {
-            Some(ns) => format!("/api/v1/namespaces/{ns}/{}/{}", self.resource, self.name),
-            None => format!("/api/v1/{}", self.resource),
+            Some(ns) => format!("{root}/namespaces/{ns}/{}{name}", self.resource),
+            None => format!("{root}/{}{name}", self.resource),
+        };
+        let path = if self.verb == "watch" {
+            format!("{path}?watch=true")
+        } else {
+            path
         };
         json!({
             "metadata": {"log_level": "RequestResponse", "product": {"version": "audit.k8s.io/v1", "vendor_name": "AWS", "name": "Amazon EKS", "feature": {"name": "Elastic Kubernetes Service"}},
@@ -294,8 +455,8 @@ impl EksEvent {
                 "request": {"uid": self.uid, "containers": Value::Null},
                 "operation": self.verb,
                 "version": "v1",
-                "response": {"code": self.code, "message": Value::Null, "error": (self.code >= 400).then_some("Forbidden"), "error_message": (self.code >= 400).then(|| format!("{} is forbidden: User \"{}\" cannot {} resource \"{}\"", self.resource, self.user, self.verb, self.resource)), "containers": Value::Null},
-                "group": {"name": Value::Null},
+                "response": {"code": self.code, "message": Value::Null, "error": error, "error_message": error_message, "containers": Value::Null},
+                "group": {"name": self.group},
             },
             "message": "ResponseComplete",
             "http_request": {"url": {"path": path}, "user_agent": self.user_agent},
@@ -368,6 +529,11 @@ pub fn background_eks(rng: &mut Rng, clock: &super::Clock, n: u64, mut emit: imp
         ("secrets", Some("shop")),
         ("leases", Some("kube-node-lease")),
     ];
+    let group = |resource: &str| match resource {
+        "deployments" => Some("apps"),
+        "leases" => Some("coordination.k8s.io"),
+        _ => None,
+    };
     for _ in 0..n {
         let t = clock.random_time(rng);
         let (user, groups, ua) = *rng.pick(&users);
@@ -380,6 +546,7 @@ pub fn background_eks(rng: &mut Rng, clock: &super::Clock, n: u64, mut emit: imp
             user: user.into(),
             groups: groups.to_vec(),
             verb,
+            group: group(resource),
             resource,
             namespace,
             name: format!("{}-{}", resource.trim_end_matches('s'), rng.hex(5)),
@@ -392,6 +559,162 @@ pub fn background_eks(rng: &mut Rng, clock: &super::Clock, n: u64, mut emit: imp
             },
             src_ip: format!("10.0.10.{}", rng.range(10, 60)),
             user_agent: ua,
+            uid: rng.uuid(),
+        });
+    }
+}
+
+/// Kubernetes control-plane traffic, as every EKS cluster's audit log is full of it (sampled: a real cluster
+/// renews each lease every few seconds): kube-controller-manager and kube-scheduler leader election on
+/// `coordination.k8s.io` leases in `kube-system` (`get` then `update`), their informers' `list`/`watch`
+/// requests, and the add-on service accounts (CoreDNS, the VPC CNI, kube-proxy) reading what they serve.
+pub fn control_plane_eks(seed: u64, clock: &super::Clock, n: u64, mut emit: impl FnMut(EksEvent)) {
+    let mut rng = Rng::stream(seed, "eks-control-plane");
+    struct Component {
+        user: &'static str,
+        groups: &'static [&'static str],
+        ua: &'static str,
+        weight: u32,
+    }
+    let components = [
+        Component {
+            user: "system:kube-controller-manager",
+            groups: &["system:authenticated"],
+            ua: "kube-controller-manager/v1.31.2 (linux/amd64) kubernetes/abc1234/leader-election",
+            weight: 35,
+        },
+        Component {
+            user: "system:kube-scheduler",
+            groups: &["system:authenticated"],
+            ua: "kube-scheduler/v1.31.2 (linux/amd64) kubernetes/abc1234/leader-election",
+            weight: 30,
+        },
+        Component {
+            user: "system:serviceaccount:kube-system:coredns",
+            groups: &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:kube-system",
+                "system:authenticated",
+            ],
+            ua: "coredns/v1.11.3 (linux/amd64) kubernetes/abc1234",
+            weight: 12,
+        },
+        Component {
+            user: "system:serviceaccount:kube-system:aws-node",
+            groups: &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:kube-system",
+                "system:authenticated",
+            ],
+            ua: "amazon-vpc-cni-k8s/v1.19.0 (linux/amd64)",
+            weight: 12,
+        },
+        Component {
+            user: "system:serviceaccount:kube-system:kube-proxy",
+            groups: &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:kube-system",
+                "system:authenticated",
+            ],
+            ua: "kube-proxy/v1.31.2 (linux/amd64) kubernetes/abc1234",
+            weight: 11,
+        },
+    ];
+    let weights: Vec<(usize, u32)> = components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.weight))
+        .collect();
+    for _ in 0..n {
+        let t = clock.random_time(&mut rng);
+        let c = &components[*rng.weighted(&weights)];
+        // (verb, group, resource, namespace, name)
+        #[allow(clippy::type_complexity)]
+        let (verb, group, resource, namespace, name): (
+            &'static str,
+            Option<&'static str>,
+            &'static str,
+            Option<&'static str>,
+            String,
+        ) = match c.user {
+            "system:kube-controller-manager" | "system:kube-scheduler" => {
+                let lease = c.user.trim_start_matches("system:");
+                match rng.range(0, 10) {
+                    // Leader election: read the lease, then renew it.
+                    0..=3 => (
+                        "get",
+                        Some("coordination.k8s.io"),
+                        "leases",
+                        Some("kube-system"),
+                        lease.into(),
+                    ),
+                    4..=7 => (
+                        "update",
+                        Some("coordination.k8s.io"),
+                        "leases",
+                        Some("kube-system"),
+                        lease.into(),
+                    ),
+                    8 => (
+                        "watch",
+                        None,
+                        if lease == "kube-scheduler" {
+                            "pods"
+                        } else {
+                            "nodes"
+                        },
+                        None,
+                        String::new(),
+                    ),
+                    _ => ("list", Some("apps"), "replicasets", None, String::new()),
+                }
+            }
+            "system:serviceaccount:kube-system:coredns" => (
+                "watch",
+                Some("discovery.k8s.io"),
+                "endpointslices",
+                None,
+                String::new(),
+            ),
+            "system:serviceaccount:kube-system:aws-node" => {
+                if rng.chance(0.5) {
+                    (
+                        "get",
+                        None,
+                        "nodes",
+                        None,
+                        format!("ip-10-0-10-{}.ec2.internal", rng.range(10, 60)),
+                    )
+                } else {
+                    ("list", None, "pods", None, String::new())
+                }
+            }
+            _ => ("watch", None, "services", None, String::new()),
+        };
+        emit(EksEvent {
+            time: t,
+            account: "111122223333",
+            region: "us-east-1",
+            user: c.user.into(),
+            groups: c.groups.to_vec(),
+            verb,
+            group,
+            resource,
+            namespace,
+            name,
+            // A lease renewed by a standby instance conflicts now and then.
+            code: if verb == "update" && rng.chance(0.02) {
+                409
+            } else {
+                200
+            },
+            // The managed control plane's addresses in the cluster VPC.
+            src_ip: if c.user.starts_with("system:kube-") {
+                format!("10.0.46.{}", rng.range(40, 50))
+            } else {
+                format!("10.0.10.{}", rng.range(10, 60))
+            },
+            user_agent: c.ua,
             uid: rng.uuid(),
         });
     }
@@ -417,15 +740,63 @@ pub struct WafRequest {
 
 impl WafRequest {
     pub fn to_v2(&self) -> Value {
-        let (action, action_id, disposition, disposition_id, activity) = match self.blocked_by {
-            Some(_) => ("Denied", 2, "Blocked", 2, (2, "Deny")),
-            None => ("Allowed", 1, "Allowed", 1, (1, "Allow")),
+        let (action, action_id, disposition, disposition_id) = match self.blocked_by {
+            Some(_) => ("Denied", 2, "Blocked", 2),
+            None => ("Allowed", 1, "Allowed", 1),
+        };
+        // HTTP Activity's activities are the request's method (OCSF 1.1.0 class 4002).
+        let activity = match self.method {
+            "CONNECT" => (1, "Connect"),
+            "DELETE" => (2, "Delete"),
+            "GET" => (3, "Get"),
+            "HEAD" => (4, "Head"),
+            "OPTIONS" => (5, "Options"),
+            "POST" => (6, "Post"),
+            "PUT" => (7, "Put"),
+            "TRACE" => (8, "Trace"),
+            _ => (99, "Other"),
         };
         let rule = self.blocked_by.map_or("Default_Action", |r| r.0);
         let rule_type = self.blocked_by.map_or("REGULAR", |r| r.1);
+        // What matched, as WAF's terminatingRuleMatchDetails say it: a managed group's inspected location
+        // and condition, a regex pattern set's match in the path, a rate-based rule's limit.
+        #[allow(clippy::type_complexity)]
+        let (condition, location, details, rate_limit): (
+            Option<&str>,
+            Option<&str>,
+            Option<Vec<String>>,
+            Option<i32>,
+        ) = match (self.blocked_by, rule_type) {
+            (None, _) => (None, None, None, None),
+            (_, "RATE_BASED") => (None, None, None, Some(100)),
+            (_, "REGEX") => (
+                Some("REGEX_PATTERN_SET"),
+                Some("URI_PATH"),
+                Some(vec![self.path.clone()]),
+                None,
+            ),
+            (Some((r, _)), _) if r.contains("SQLi") => (
+                Some("SQL_INJECTION"),
+                Some("QUERY_STRING"),
+                Some(vec![self.args.clone()]),
+                None,
+            ),
+            (Some((r, _)), _) if r.contains("BotControl") => (
+                Some("SIGNAL_NON_BROWSER_USER_AGENT"),
+                Some("HEADER"),
+                Some(vec![self.user_agent.to_string()]),
+                None,
+            ),
+            _ => (
+                Some("BYTE_MATCH"),
+                Some("URI_PATH"),
+                Some(vec![self.path.clone()]),
+                None,
+            ),
+        };
         json!({
             "metadata": {"product": {"feature": {"uid": format!("arn:aws:wafv2:{}:{}:regional/webacl/shop-acl/{}", self.region, self.account, "a1b2c3d4")}, "version": "1.0", "vendor_name": "AWS", "name": "AWS WAF"},
-                         "labels": self.blocked_by.map(|r| vec![format!("awswaf:managed:aws:{}", r.0.to_ascii_lowercase())]).unwrap_or_default(),
+                         "labels": self.blocked_by.filter(|r| r.1 == "MANAGED_RULE_GROUP").map(|r| vec![format!("awswaf:managed:aws:{}", r.0.trim_start_matches("AWS-AWSManagedRules").to_ascii_lowercase())]).unwrap_or_default(),
                          "profiles": ["cloud", "datetime"], "version": "1.1.0"},
             "src_endpoint": {"svc_name": "ALB", "uid": format!("arn:aws:elasticloadbalancing:{}:{}:loadbalancer/app/shop-alb/50dc6c495c0c9188", self.region, self.account), "ip": self.ip, "location": {"country": self.country}},
             "http_request": {
@@ -439,7 +810,7 @@ impl WafRequest {
                 "x_forwarded_for": Value::Null,
                 "referrer": Value::Null,
             },
-            "firewall_rule": {"uid": rule, "type": rule_type, "condition": Value::Null, "match_location": self.blocked_by.map(|_| "QUERY_STRING"), "match_details": Value::Null, "rate_limit": Value::Null},
+            "firewall_rule": {"uid": rule, "type": rule_type, "condition": condition, "match_location": location, "match_details": details, "rate_limit": rate_limit},
             "http_status": self.status,
             "time": self.time,
             "time_dt": fmt_ts(self.time),
@@ -492,7 +863,9 @@ pub fn background_waf(
             region: "us-east-1",
             ip: super::network::client_ip(rng),
             country: rng.pick::<&str>(&countries),
-            method: if path == "/api/v1/orders" && rng.chance(0.4) {
+            method: if (path == "/api/v1/orders" && rng.chance(0.4))
+                || (path == "/login" && rng.chance(0.6))
+            {
                 "POST"
             } else {
                 "GET"

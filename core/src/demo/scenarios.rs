@@ -18,6 +18,20 @@ pub const C2_DOMAIN: &str = "update.x0r-cdn.top.";
 pub const C2_IP: &str = "193.142.146.35";
 pub const SQLI_IP: &str = "91.240.118.172";
 pub const DEMO_USER: &str = "arn:aws:iam::551508107696:user/DemoUser";
+/// Hosts that probe the shop for credential files, with the country WAF geolocates them to.
+pub const PROBERS: [(&str, &str); 8] = [
+    ("43.153.88.10", "SG"),
+    ("61.177.172.140", "CN"),
+    ("194.26.29.113", "RU"),
+    ("80.94.95.226", "RO"),
+    ("138.197.77.21", "US"),
+    ("45.148.10.95", "NL"),
+    ("177.54.144.20", "BR"),
+    ("14.225.205.30", "VN"),
+];
+pub const BRUTE_IP: &str = "5.188.206.14";
+/// Where the EC2 instance role's stolen credentials are used from.
+pub const EXFIL_IP: &str = "146.70.199.21";
 
 /// Background S3 object access and Lambda invocations (CloudTrail data events).
 pub fn data_events(
@@ -621,6 +635,7 @@ pub(super) fn plant(seed: u64, world: &World, clock: &Clock, sinks: &mut Sinks) 
             user: "system:anonymous".into(),
             groups: vec!["system:unauthenticated"],
             verb: "list",
+            group: None,
             resource: "secrets",
             namespace: Some("kube-system"),
             name: String::new(),
@@ -631,5 +646,161 @@ pub(super) fn plant(seed: u64, world: &World, clock: &Clock, sinks: &mut Sinks) 
         });
     }
     facts.insert("eks_anonymous".into(), json!({"user": "system:anonymous", "requests": 15, "src_ip": PORT_SCANNER, "start": ts(tk)}));
+
+    // 13. WAF: hosts in several countries probe for credential and config files. A REGEX pattern-set rule
+    //     blocks the well-known paths; a path it does not list gets through (404).
+    let paths: [(&str, bool); 7] = [
+        ("/.aws/credentials", true),
+        ("/.aws/config", true),
+        ("/.env", true),
+        ("/.git/config", true),
+        ("/wp-config.php.bak", true),
+        ("/.docker/config.json", true),
+        ("/config/secrets.yml", false),
+    ];
+    let tp = clock.at(6, 3, 15);
+    let (mut probes, mut probes_blocked) = (0, 0);
+    for (pi, (ip, country)) in PROBERS.iter().enumerate() {
+        let t_ip = tp + pi as i64 * 7 * HOUR;
+        for (k, (path, listed)) in paths.iter().enumerate() {
+            let method = if *path == "/.env" && pi % 2 == 0 {
+                "POST"
+            } else {
+                "GET"
+            };
+            sinks.waf(&WafRequest {
+                time: t_ip + k as i64 * 2_500 + rng.range(0, 1_000) as i64,
+                account: "111122223333",
+                region: "us-east-1",
+                ip: (*ip).into(),
+                country,
+                method,
+                host: "shop.example.com",
+                path: (*path).into(),
+                args: String::new(),
+                user_agent: "Mozilla/5.0 zgrab/0.x",
+                blocked_by: listed.then_some(("BlockSensitiveFilePaths", "REGEX")),
+                status: if *listed { 403 } else { 404 },
+                uid: rng.uuid(),
+            });
+            probes += 1;
+            probes_blocked += u32::from(*listed);
+        }
+    }
+    facts.insert("waf_credential_probes".into(), json!({
+        "ips": PROBERS.iter().map(|p| p.0).collect::<Vec<_>>(),
+        "countries": PROBERS.iter().map(|p| p.1).collect::<Vec<_>>(),
+        "paths": paths.iter().map(|p| p.0).collect::<Vec<_>>(),
+        "requests": probes, "blocked": probes_blocked, "rule": "BlockSensitiveFilePaths", "start": ts(tp),
+    }));
+
+    // 14. WAF: a password-guessing burst against /login; the rate-based rule blocks it past 100 requests
+    //     in five minutes.
+    let tl = clock.at(1, 23, 5);
+    let (mut tries, mut limited) = (0, 0);
+    for k in 0..400i64 {
+        let blocked = k >= 100;
+        sinks.waf(&WafRequest {
+            time: tl + k * 1_200,
+            account: "111122223333",
+            region: "us-east-1",
+            ip: BRUTE_IP.into(),
+            country: "RU",
+            method: "POST",
+            host: "shop.example.com",
+            path: "/login".into(),
+            args: String::new(),
+            user_agent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 Firefox/115.0",
+            blocked_by: blocked.then_some(("LoginRateLimit", "RATE_BASED")),
+            status: if blocked { 403 } else { 401 },
+            uid: rng.uuid(),
+        });
+        tries += 1;
+        limited += u32::from(blocked);
+    }
+    facts.insert("waf_login_rate_limit".into(), json!({"ip": BRUTE_IP, "requests": tries, "blocked": limited, "rule": "LoginRateLimit", "start": ts(tl)}));
+
+    // 15. The EC2 instance role's temporary credentials, taken from an instance, are used from outside AWS;
+    //     GuardDuty reports InstanceCredentialExfiltration.OutsideAWS.
+    let role = world.principal("EC2InstanceRole").clone();
+    let te = clock.at(2, 5, 40);
+    //     First the attacker makes the shop fetch the instance metadata service's credentials URL (an SSRF
+    //     through an image-proxy parameter); the WAF has no rule for it and lets it through.
+    let ssrf =
+        "url=http://169.254.169.254/latest/meta-data/iam/security-credentials/EC2InstanceRole";
+    for k in 0..3i64 {
+        sinks.waf(&WafRequest {
+            time: te - 50 * 60_000 + k * 90_000,
+            account: "111122223333",
+            region: "us-east-1",
+            ip: EXFIL_IP.into(),
+            country: "NL",
+            method: "GET",
+            host: "shop.example.com",
+            path: "/api/v1/image-proxy".into(),
+            args: ssrf.into(),
+            user_agent: "curl/8.5.0",
+            blocked_by: None,
+            status: 200,
+            uid: rng.uuid(),
+        });
+    }
+    let calls = [
+        ("sts.amazonaws.com", "GetCallerIdentity", None),
+        ("s3.amazonaws.com", "ListBuckets", None),
+        ("ec2.amazonaws.com", "DescribeInstances", None),
+        (
+            "iam.amazonaws.com",
+            "ListAttachedRolePolicies",
+            Some("AccessDenied"),
+        ),
+        ("secretsmanager.amazonaws.com", "ListSecrets", None),
+        (
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            Some("AccessDeniedException"),
+        ),
+        ("ssm.amazonaws.com", "GetParametersByPath", None),
+    ];
+    for (k, (service, op, err)) in calls.iter().enumerate() {
+        let mut ev = CtEvent::new(
+            &mut rng,
+            te + k as i64 * 40_000,
+            &role,
+            "us-east-1",
+            service,
+            op,
+        );
+        ev.src = EXFIL_IP.into();
+        ev.user_agent = super::world::CLI_UAS[1].into();
+        if let Some(code) = err {
+            ev = ev.failed(
+                code,
+                &format!("User: {} is not authorized to perform: {op}", role.arn),
+            );
+        }
+        sinks.cloudtrail(&ev);
+    }
+    let exfil = gd(
+        te + 20 * 60_000,
+        role.account,
+        "us-east-1",
+        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+        &format!(
+            "Credentials created exclusively for an EC2 instance using instance role {} have been used from external IP address {EXFIL_IP}.",
+            role.name
+        ),
+        sev[3],
+        (role.issuer.clone().unwrap_or_default(), "AwsIamRole".into()),
+        Some(EXFIL_IP),
+        None,
+        &mut rng,
+    );
+    sinks.finding(&exfil);
+    facts.insert("instance_credential_exfiltration".into(), json!({
+        "role": role.issuer, "session": role.arn, "access_key": role.access_key, "ip": EXFIL_IP,
+        "operations": calls.iter().map(|c| c.1).collect::<Vec<_>>(), "finding_type": exfil.types[0], "start": ts(te),
+        "ssrf_requests": 3, "ssrf_path": "/api/v1/image-proxy",
+    }));
     Value::Object(facts)
 }
