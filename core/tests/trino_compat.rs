@@ -233,6 +233,28 @@ async fn ip_address_functions() {
         json!("192.128.0.0/9"),
     )
     .await;
+    // IPv6, printed as Trino prints it (RFC 5952: lower case, no leading zeros, the longest zero run as ::).
+    check(
+        "ip_prefix(CAST('2001:0db8:85a3:0001:0001:8a2e:0370:7334' AS IPADDRESS), 48)",
+        json!("2001:db8:85a3::/48"),
+    )
+    .await;
+    check(
+        "ip_subnet_min(IPPREFIX '2001:0db8:85a3:0001:0001:8a2e:0370:7334/48')",
+        json!("2001:db8:85a3::"),
+    )
+    .await;
+    check(
+        "ip_subnet_max(IPPREFIX '2001:0db8:85a3:0001:0001:8a2e:0370:7334/48')",
+        json!("2001:db8:85a3:ffff:ffff:ffff:ffff:ffff"),
+    )
+    .await;
+    check(
+        "CAST('2001:DB8:0:0:1:0:0:1' AS IPADDRESS)",
+        json!("2001:db8::1:0:0:1"),
+    )
+    .await;
+    check("CAST('::ffff:10.1.2.3' AS IPADDRESS)", json!("10.1.2.3")).await;
     check("ip_subnet_min(IPPREFIX '192.64.1.1/9')", json!("192.0.0.0")).await;
     check(
         "ip_subnet_max(IPPREFIX '192.64.1.1/9')",
