@@ -22,9 +22,14 @@ fn unqualified(t: &str) -> String {
         .to_string()
 }
 
-/// `(covered, total, misses, tables chosen in all)` for one language and setup.
-async fn coverage(t2s: &Text2Sql, korean: bool) -> (usize, usize, Vec<String>, usize) {
+/// `(covered, total, misses, tables chosen in all, (covered, total) of the join and hunting questions)` for
+/// one language and setup.
+async fn coverage(
+    t2s: &Text2Sql,
+    korean: bool,
+) -> (usize, usize, Vec<String>, usize, (usize, usize)) {
     let bench = builtin_benchmark().unwrap();
+    let mut hunting = (0, 0);
     let mut covered = 0;
     let mut chosen_total = 0;
     let mut misses = Vec::new();
@@ -38,13 +43,18 @@ async fn coverage(t2s: &Text2Sql, korean: bool) -> (usize, usize, Vec<String>, u
             .map(|t| unqualified(t))
             .collect();
         chosen_total += chosen.len();
-        if q.tables.iter().all(|g| chosen.contains(&unqualified(g))) {
+        let ok = q.tables.iter().all(|g| chosen.contains(&unqualified(g)));
+        if matches!(q.difficulty.as_str(), "join" | "hunting") {
+            hunting.1 += 1;
+            hunting.0 += usize::from(ok);
+        }
+        if ok {
             covered += 1;
         } else {
             misses.push(format!("{}: {text} → {chosen:?}", q.id));
         }
     }
-    (covered, bench.len(), misses, chosen_total)
+    (covered, bench.len(), misses, chosen_total, hunting)
 }
 
 #[tokio::test]
@@ -64,9 +74,9 @@ async fn gold_tables_are_in_the_prompt() {
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for (label, t2s, korean) in setups {
-        let (ok, total, misses, chosen) = coverage(t2s, korean).await;
+        let (ok, total, misses, chosen, (h_ok, h_total)) = coverage(t2s, korean).await;
         report.push(format!(
-            "{label}: {ok}/{total} ({:.2} tables per prompt)",
+            "{label}: {ok}/{total} ({:.2} tables per prompt; join and hunting {h_ok}/{h_total})",
             chosen as f64 / total as f64
         ));
         if ok < total {

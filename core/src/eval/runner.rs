@@ -36,7 +36,7 @@ pub fn load_benchmark(path: &Path) -> Result<Vec<BenchQuestion>> {
     parse_benchmark(&text, &path.display().to_string())
 }
 
-/// The benchmark shipped with asklake (`fewshot/eval/benchmark.jsonl`: 120 questions over the demo lake).
+/// The benchmark shipped with asklake (`fewshot/eval/benchmark.jsonl`: 149 questions over the demo lake).
 pub fn builtin_benchmark() -> Result<Vec<BenchQuestion>> {
     parse_benchmark(
         include_str!("../../../fewshot/eval/benchmark.jsonl"),

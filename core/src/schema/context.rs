@@ -161,10 +161,14 @@ pub fn select_tables<'c>(
         }
     }
     // Entities in the question point at the sources that record them: an address at network flows and
-    // API callers, a domain name at DNS queries.
+    // API callers, a domain name at DNS queries, a URL path (`/login`, `/.aws/credentials`) at web requests.
     for token in
         q.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '/' | '_')))
     {
+        if is_url_path(token) {
+            *scores.entry(Source::Waf).or_default() += 2;
+            continue;
+        }
         let token = token.trim_matches(|c: char| matches!(c, '.' | ':' | '-' | '/'));
         let address = token.split('/').next().unwrap_or(token);
         if token.contains(['.', ':']) && address.parse::<std::net::IpAddr>().is_ok() {
@@ -222,6 +226,16 @@ pub fn select_tables<'c>(
         out.push(t);
     }
     out
+}
+
+/// A URL path as questions write one: `/` then a letter or a dot-file name (`/login`, `/.env`,
+/// `/api/v1/orders`); not a CIDR suffix (`/24`) or a lone slash.
+fn is_url_path(token: &str) -> bool {
+    let Some(rest) = token.strip_prefix('/') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches('.');
+    rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
 }
 
 /// A host name as questions write one (`update.x0r-cdn.top`, `s3.amazonaws.com`): two or more labels of
@@ -418,6 +432,22 @@ pub fn sanitize_row(row: &serde_json::Map<String, serde_json::Value>) -> String 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn url_paths_are_told_from_cidr_suffixes() {
+        for p in [
+            "/login",
+            "/.env",
+            "/.aws/credentials",
+            "/api/v1/orders",
+            "/wp-config.php",
+        ] {
+            assert!(super::is_url_path(p), "{p}");
+        }
+        for p in ["/24", "/", "10.0.0.0/8", "tcp/udp", "login", "/..", "/_"] {
+            assert!(!super::is_url_path(p), "{p}");
+        }
+    }
 
     #[test]
     fn synonyms_expand_questions_across_languages() {
