@@ -163,6 +163,16 @@ pub struct Machine {
     outcome: Option<Outcome>,
 }
 
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("attempts", &self.attempts)
+            .field("shown", &self.shown)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Machine {
     /// The tables of the catalog a query names that the conversation has not described yet.
     fn unseen_tables(&self, sql: &str) -> Vec<&crate::schema::TableInfo> {
@@ -442,7 +452,7 @@ fn normalize(sql: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! The loop as a table: each case feeds scripted model responses and engine outcomes and checks the
     //! steps asked for, the attempts recorded and how the loop ends. No servers, no engine.
 
@@ -457,9 +467,9 @@ mod tests {
     use crate::schema::security_lake::{SecurityLakeTable, Source};
     use crate::schema::{TableInfo, security_lake_columns};
 
-    const CT: &str = "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0";
+    pub(in crate::pipeline) const CT: &str = "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0";
 
-    fn catalog() -> Arc<Catalog> {
+    pub(in crate::pipeline) fn catalog() -> Arc<Catalog> {
         let sl = SecurityLakeTable::new(
             Source::CloudTrailMgmt,
             crate::schema::security_lake::SourceVersion::V2,
@@ -475,7 +485,7 @@ mod tests {
         Arc::new(Catalog::new(vec![t]))
     }
 
-    fn rows(n: usize) -> QueryResult {
+    pub(in crate::pipeline) fn rows(n: usize) -> QueryResult {
         let schema = Arc::new(Schema::new(vec![ArrowField::new(
             "n",
             ArrowType::Int64,
