@@ -103,9 +103,14 @@ pub enum Error {
     #[error("query rejected ({code}): {reason}")]
     Guard { code: GuardCode, reason: String },
 
-    /// Static validation against the catalog failed (unknown table or column, with the closest names).
+    /// Static validation against the catalog failed: a column the tables do not have, with the closest
+    /// names they do.
     #[error("invalid query: {0}")]
-    Validation(String),
+    Validation(UnknownName),
+
+    /// The model's answer had no SQL query in it (neither a query nor a refusal).
+    #[error("{0}")]
+    Extraction(String),
 
     /// The engine could not run the SQL; `message` is the engine's own.
     #[error("{engine} {kind:?} error: {message}")]
@@ -151,13 +156,49 @@ pub enum Error {
     #[error("service error: {0}")]
     Service(ServiceError),
 
-    /// The pipeline used all its attempts without a query that ran; `last` is the final error, verbatim.
+    /// The pipeline used all its attempts without a query that ran; `last` is the final attempt's error.
     #[error("no working query after {attempts} attempt(s); last error: {last}")]
-    Unresolved { attempts: usize, last: String },
+    Unresolved {
+        attempts: usize,
+        #[source]
+        last: Box<Error>,
+    },
 
     /// A bug or an unexpected engine state; not the user's fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A column a query names that its tables do not have: the name as written, where it was looked up and
+/// the closest valid names, so front ends (and the repair prompt) can offer them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnknownName {
+    /// The column path as written (`actor.user.nme`).
+    pub name: String,
+    /// The tables it was looked up in (unqualified names).
+    pub tables: Vec<String>,
+    /// The closest valid names, full paths, best first (at most 3).
+    pub candidates: Vec<String>,
+    /// For a nested path: the struct whose field is missing (`actor.user`) and its fields (at most 40).
+    pub parent: Option<(String, Vec<String>)>,
+}
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "column \"{}\" does not exist in {}",
+            self.name,
+            self.tables.join(", ")
+        )?;
+        if !self.candidates.is_empty() {
+            write!(f, "; did you mean {}?", self.candidates.join(", "))?;
+        }
+        if let Some((parent, fields)) = &self.parent {
+            write!(f, " Fields of {parent}: {}.", fields.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a call to a remote service (an LLM, Athena) failed, with what the provider said.
@@ -273,7 +314,7 @@ impl Error {
     pub fn is_repairable(&self) -> bool {
         matches!(
             self,
-            Error::Guard { .. } | Error::Validation(_) | Error::Query { .. }
+            Error::Guard { .. } | Error::Validation(_) | Error::Extraction(_) | Error::Query { .. }
         )
     }
 
@@ -283,6 +324,7 @@ impl Error {
         match self {
             Error::Guard { .. } => "guard",
             Error::Validation(_) => "validation",
+            Error::Extraction(_) => "extraction",
             Error::Query { .. } => "query",
             Error::Timeout(_) => "timeout",
             Error::Schema(_) => "schema",
@@ -297,7 +339,8 @@ impl Error {
         }
     }
 
-    /// `{"kind", "code"?, "message", "repairable"}`: the error as the web API and MCP tools return it.
+    /// `{"kind", "code"?, "message", "repairable"}`: the error as the web API and MCP tools return it; a
+    /// validation error adds `name` and `candidates`, an unresolved one `attempts` and `last` (an error).
     pub fn to_json(&self) -> serde_json::Value {
         let (code, message) = match self {
             Error::Guard { code, reason } => (Some(code.as_str()), reason.clone()),
@@ -310,6 +353,17 @@ impl Error {
         });
         if let Some(c) = code {
             v["code"] = c.into();
+        }
+        match self {
+            Error::Validation(u) => {
+                v["name"] = u.name.clone().into();
+                v["candidates"] = u.candidates.clone().into();
+            }
+            Error::Unresolved { attempts, last } => {
+                v["attempts"] = (*attempts).into();
+                v["last"] = last.to_json();
+            }
+            _ => {}
         }
         v
     }
@@ -333,10 +387,54 @@ impl Error {
 mod tests {
     use super::*;
 
+    fn unknown() -> UnknownName {
+        UnknownName {
+            name: "actor.user.nme".into(),
+            tables: vec!["cloud_trail".into()],
+            candidates: vec!["actor.user.name".into()],
+            parent: Some(("actor.user".into(), vec!["name".into(), "uid".into()])),
+        }
+    }
+
+    #[test]
+    fn errors_carry_their_payload_as_data() {
+        let e = Error::Validation(unknown());
+        assert_eq!(
+            e.to_string(),
+            "invalid query: column \"actor.user.nme\" does not exist in cloud_trail; did you mean \
+             actor.user.name? Fields of actor.user: name, uid."
+        );
+        let j = e.to_json();
+        assert_eq!(j["name"], "actor.user.nme");
+        assert_eq!(j["candidates"], serde_json::json!(["actor.user.name"]));
+        let u = Error::Unresolved {
+            attempts: 2,
+            last: Box::new(e),
+        };
+        assert!(
+            u.to_string()
+                .ends_with("did you mean actor.user.name? Fields of actor.user: name, uid.")
+        );
+        // The last error is kept as an error: its kind, payload and place in the source chain.
+        let j = u.to_json();
+        assert_eq!(
+            (j["kind"].as_str(), j["attempts"].as_u64()),
+            (Some("unresolved"), Some(2))
+        );
+        assert_eq!(j["last"]["kind"], "validation");
+        assert_eq!(j["last"]["candidates"][0], "actor.user.name");
+        let source = std::error::Error::source(&u).map(|s| s.to_string());
+        assert_eq!(
+            source.as_deref(),
+            Some(Error::Validation(unknown()).to_string().as_str())
+        );
+    }
+
     #[test]
     fn repairable_kinds() {
         assert!(Error::guard(GuardCode::Write, "no").is_repairable());
-        assert!(Error::Validation("x".into()).is_repairable());
+        assert!(Error::Validation(unknown()).is_repairable());
+        assert!(Error::Extraction("no SQL".into()).is_repairable());
         assert!(!Error::Config("x".into()).is_repairable());
         assert!(!Error::Timeout(Duration::from_secs(1)).is_repairable());
     }

@@ -127,9 +127,20 @@ pub fn to_py(e: asklake::Error) -> PyErr {
                 set("request_id", json!(s.request_id));
                 set("retryable", json!(s.retryable));
             }
+            E::Validation(u) => {
+                set("name", json!(u.name));
+                set("candidates", json!(u.candidates));
+            }
             E::Unresolved { attempts, last } => {
                 set("attempts", json!(attempts));
-                set("last_error", json!(last));
+                set("last_error", json!(last.to_string()));
+                set("last_kind", json!(last.kind()));
+                let (name, candidates) = match last.as_ref() {
+                    asklake::Error::Validation(u) => (json!(u.name), json!(u.candidates)),
+                    _ => (json!(null), json!(null)),
+                };
+                set("name", name);
+                set("candidates", candidates);
             }
             _ => {}
         }

@@ -169,6 +169,9 @@ def test_failures_refusals_and_configuration(lake):
     with pytest.raises(asklake.UnresolvedError) as e:
         t2s.ask("API calls")
     assert e.value.attempts == 2 and "nope" in e.value.last_error
+    # The last error as data: what kind it was, the unknown name and the names the table does have.
+    assert e.value.last_kind == "validation" and e.value.name == "nope"
+    assert e.value.candidates and all(isinstance(c, str) for c in e.value.candidates)
     a = asklake.Text2Sql(lake, asklake.Scripted([bad]), max_attempts=1, explain=False).run("API calls")
     assert a.sql is None and "no working query" in a.to_dict()["error"]
     r = asklake.Text2Sql(lake, asklake.Scripted(["CANNOT_ANSWER: not about logs"])).ask("weather?")

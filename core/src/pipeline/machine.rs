@@ -246,7 +246,8 @@ impl Machine {
     }
 
     /// Records a failed attempt and asks for a repair, or finishes when attempts are used up.
-    fn reject(&mut self, stage: &'static str, sql: Option<String>, error: String) -> Step {
+    fn reject(&mut self, stage: &'static str, sql: Option<String>, err: Error) -> Step {
+        let error = err.to_string();
         self.trace.push(TraceStep::Rejected {
             attempt: self.attempt_no(),
             stage,
@@ -262,7 +263,7 @@ impl Machine {
             }
             return self.finish(Outcome::Failed(Error::Unresolved {
                 attempts: self.attempts.len(),
-                last: error,
+                last: Box::new(err),
             }));
         }
         let mut text = prompt::repair(sql.as_deref(), &error, stage == "engine");
@@ -329,7 +330,7 @@ impl Machine {
                 return self.reject(
                     "extraction",
                     None,
-                    "No SQL query was found in your answer.".into(),
+                    Error::Extraction("No SQL query was found in your answer.".into()),
                 );
             }
         };
@@ -343,10 +344,10 @@ impl Machine {
         let guard = Guard::new(&self.catalog, self.limits.guard.clone());
         let guarded = match guard.check(&sql) {
             Ok(g) => g,
-            Err(e) => return self.reject("guard", Some(sql), e.to_string()),
+            Err(e) => return self.reject("guard", Some(sql), e),
         };
         if let Err(e) = validate(&guarded.statement, &self.catalog) {
-            return self.reject("validation", Some(sql), e.to_string());
+            return self.reject("validation", Some(sql), e);
         }
         self.pending_sql = Some(guarded.sql.clone());
         Step::Execute(guarded.sql)
@@ -404,7 +405,7 @@ impl Machine {
                     .last()
                     .and_then(|a| a.sql.clone())
                     .unwrap_or(sql);
-                self.reject("engine", Some(original), msg)
+                self.reject("engine", Some(original), e)
             }
             Err(e) => {
                 self.trace.push(TraceStep::EngineError {

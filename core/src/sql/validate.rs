@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Expr, Ident, Query, SelectItem, Statement, TableFactor, Visit, Visitor};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UnknownName};
 use crate::schema::{Catalog, Field, TableInfo, closest, split_qualified};
 
 /// Checks the column references of a guarded statement against `catalog`.
@@ -126,7 +126,7 @@ impl Visitor for Collector<'_, '_> {
 
 struct Checker<'a, 'c> {
     scope: &'a Scope<'c>,
-    error: Option<String>,
+    error: Option<UnknownName>,
 }
 
 /// Words Athena accepts where an identifier could stand.
@@ -161,7 +161,7 @@ impl Visitor for Checker<'_, '_> {
 }
 
 impl Checker<'_, '_> {
-    fn check(&self, parts: &[String]) -> std::result::Result<(), String> {
+    fn check(&self, parts: &[String]) -> std::result::Result<(), UnknownName> {
         let first = parts[0].to_ascii_lowercase();
         if self.scope.opaque.contains(&first) || KEYWORDS.contains(&first.as_str()) {
             return Ok(());
@@ -203,14 +203,16 @@ impl Checker<'_, '_> {
                 .collect();
             names.sort_unstable();
             names.dedup();
-            let close = closest(&first, &names, 3);
-            let tables: Vec<&str> = self.scope.tables.iter().map(|t| t.name.as_str()).collect();
-            return Err(format!(
-                "column \"{}\" does not exist in {}{}",
-                parts.join("."),
-                tables.join(", "),
-                did_you_mean(&close)
-            ));
+            let candidates = closest(&first, &names, 3)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            return Err(UnknownName {
+                name: parts.join("."),
+                tables: self.scope.tables.iter().map(|t| t.name.clone()).collect(),
+                candidates,
+                parent: None,
+            });
         }
         let mut first_err = None;
         for t in with_root {
@@ -221,20 +223,17 @@ impl Checker<'_, '_> {
                 }
             }
         }
-        Err(first_err.unwrap_or_default())
-    }
-}
-
-fn did_you_mean(close: &[&str]) -> String {
-    if close.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean {}?", close.join(", "))
+        Err(first_err.unwrap_or_else(|| UnknownName {
+            name: parts.join("."),
+            tables: Vec::new(),
+            candidates: Vec::new(),
+            parent: None,
+        }))
     }
 }
 
 /// Walks `path` through `table`'s nested fields; at the first missing step, names the valid children.
-fn check_path(table: &TableInfo, path: &[String]) -> std::result::Result<(), String> {
+fn check_path(table: &TableInfo, path: &[String]) -> std::result::Result<(), UnknownName> {
     let mut fields: &[Field] = &table.columns;
     for (i, part) in path.iter().enumerate() {
         match fields.iter().find(|f| f.name.eq_ignore_ascii_case(part)) {
@@ -245,9 +244,8 @@ fn check_path(table: &TableInfo, path: &[String]) -> std::result::Result<(), Str
             },
             None => {
                 let prefix = path[..i].join(".");
-                let full = path.join(".");
                 let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                let close: Vec<String> = closest(part, &names, 3)
+                let candidates = closest(part, &names, 3)
                     .into_iter()
                     .map(|c| {
                         if prefix.is_empty() {
@@ -257,18 +255,16 @@ fn check_path(table: &TableInfo, path: &[String]) -> std::result::Result<(), Str
                         }
                     })
                     .collect();
-                let close_refs: Vec<&str> = close.iter().map(String::as_str).collect();
-                let mut msg = format!(
-                    "column \"{full}\" does not exist in {}{}",
-                    table.name,
-                    did_you_mean(&close_refs)
-                );
-                if !prefix.is_empty() {
-                    let mut all: Vec<&str> = names.clone();
-                    all.truncate(40);
-                    msg.push_str(&format!(" Fields of {prefix}: {}.", all.join(", ")));
-                }
-                return Err(msg);
+                let parent = (!prefix.is_empty()).then(|| {
+                    let fields = names.iter().take(40).map(|n| n.to_string()).collect();
+                    (prefix.clone(), fields)
+                });
+                return Err(UnknownName {
+                    name: path.join("."),
+                    tables: vec![table.name.clone()],
+                    candidates,
+                    parent,
+                });
             }
         }
     }

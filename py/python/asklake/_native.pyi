@@ -14,7 +14,9 @@ class GuardError(AsklakeError):
     code: str
     reason: str
 
-class ValidationError(AsklakeError): ...
+class ValidationError(AsklakeError):
+    name: str
+    candidates: list[str]
 
 class QueryError(AsklakeError):
     engine: str
@@ -40,6 +42,10 @@ class ServiceError(AsklakeError):
 class UnresolvedError(AsklakeError):
     attempts: int
     last_error: str
+    last_kind: str
+    # When the last error was a validation error: the unknown name and the closest valid names.
+    name: str | None
+    candidates: list[str] | None
 
 class LakeError(AsklakeError): ...
 
