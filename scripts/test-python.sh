@@ -21,8 +21,14 @@ rm -rf "$WHEELS"
 # maturin's repair step patches the built library in place (it is hard-linked into cargo's deps), so a cached
 # build would name an already-renamed libduckdb: remove it so cargo relinks it.
 find "$CARGO_TARGET_DIR" -name 'lib_native*.so' -delete
-# The same (dev) profile as the Rust tests: one build of the dependencies serves both.
-(cd py && maturin build --quiet --profile dev --out "$WHEELS")
+# The published wheel has no test doubles: the package's own feature set must not pull in asklake/test-utils.
+if cargo tree -p asklake-py -e features --prefix none | grep -q 'asklake feature "test-utils"'; then
+  echo "asklake-py enables asklake/test-utils by default; the published wheel must not ship the test doubles" >&2
+  exit 1
+fi
+# The tests and notebooks use them (asklake.testing), so this build turns them on. The same (dev) profile as the
+# Rust tests: one build of the dependencies serves both.
+(cd py && maturin build --quiet --profile dev --features test-utils --out "$WHEELS")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$PY" -m venv "$WORK/venv"

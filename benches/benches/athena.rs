@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use asklake::demo::{DemoConfig, Versions, generate};
 use asklake::engine::athena::{AthenaConfig, AthenaEngine};
-use asklake::engine::athena_fake::{FakeAthena, Faults};
 use asklake::engine::duckdb::LocalOptions;
 use asklake::engine::{LocalEngine, QueryEngine, QueryOptions};
+use asklake::testing::athena::{FakeAthena, Faults};
 use aws_sdk_athena::config::{BehaviorVersion, Credentials, Region};
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

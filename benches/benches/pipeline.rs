@@ -9,8 +9,8 @@ use asklake::demo::{DemoConfig, Versions, generate};
 use asklake::engine::LocalEngine;
 use asklake::engine::duckdb::LocalOptions;
 use asklake::llm::LlmBackend;
-use asklake::llm::scripted::Scripted;
 use asklake::pipeline::{Options, Text2Sql};
+use asklake::testing::scripted::Scripted;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -36,6 +36,8 @@ pub mod llm;
 pub mod pipeline;
 pub mod schema;
 pub mod sql;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod tools;
 pub mod untrusted;
 

@@ -11,12 +11,12 @@ use std::time::Duration;
 use asklake::Error;
 use asklake::arrow::datatypes::DataType as ArrowType;
 use asklake::engine::athena::{AthenaConfig, AthenaEngine, table_info};
-use asklake::engine::athena_fake::{FakeAthena, Faults};
 use asklake::engine::{QueryEngine, QueryOptions, format};
 use asklake::llm::retry::RetryPolicy;
-use asklake::llm::scripted::Scripted;
 use asklake::pipeline::Text2Sql;
 use asklake::schema::security_lake::{Source, SourceVersion};
+use asklake::testing::athena::{FakeAthena, Faults};
+use asklake::testing::scripted::Scripted;
 use aws_sdk_athena::config::{BehaviorVersion, Credentials, Region};
 use common::*;
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use asklake::eval::runner::{BenchQuestion, Variant, load_benchmark, markdown, run, wilson};
 use asklake::llm::LlmBackend;
-use asklake::llm::fake_server::{FakeLlm, Reply};
-use asklake::llm::scripted::Scripted;
 use asklake::pipeline::Options;
+use asklake::testing::llm_server::{FakeLlm, Reply};
+use asklake::testing::scripted::Scripted;
 use common::*;
 
 fn questions(n: usize) -> Vec<BenchQuestion> {

@@ -10,11 +10,11 @@ use std::time::Duration;
 use asklake::Error;
 use asklake::error::ServiceErrorKind;
 use asklake::llm::bedrock::{Bedrock, default_timeouts};
-use asklake::llm::fake_server::{FakeLlm, Reply};
 use asklake::llm::openai::OpenAiCompatible;
 use asklake::llm::retry::RetryPolicy;
 use asklake::llm::{ChatRequest, LlmBackend, Message, collect_stream};
 use asklake::pipeline::{EmptyResultPolicy, Text2Sql};
+use asklake::testing::llm_server::{FakeLlm, Reply};
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use common::*;
@@ -296,10 +296,6 @@ async fn openai_errors_retries_and_timeouts() {
     assert_eq!(e.kind, ServiceErrorKind::Timeout);
 }
 
-fn block(sql: &str) -> Reply {
-    Reply::Text(format!("```sql\n{sql}\n```"))
-}
-
 fn good() -> String {
     format!(
         "SELECT src_endpoint.ip, count(*) AS calls FROM {CT2} WHERE time_dt >= current_timestamp - INTERVAL '7' DAY GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
@@ -317,14 +313,20 @@ async fn pipeline_scenarios_over_both_wires() {
     let scenarios: Vec<(&str, Vec<Reply>, EmptyResultPolicy, usize, bool)> = vec![
         (
             "malformed then fix",
-            vec![block(&format!("SELEC ip FROM {CT2}")), block(&good())],
+            vec![
+                Reply::sql(&format!("SELEC ip FROM {CT2}")),
+                Reply::sql(&good()),
+            ],
             EmptyResultPolicy::Accept,
             2,
             true,
         ),
         (
             "guard then fix",
-            vec![block(&format!("DROP TABLE {CT2}")), block(&good())],
+            vec![
+                Reply::sql(&format!("DROP TABLE {CT2}")),
+                Reply::sql(&good()),
+            ],
             EmptyResultPolicy::Accept,
             2,
             true,
@@ -332,10 +334,10 @@ async fn pipeline_scenarios_over_both_wires() {
         (
             "engine error then fix",
             vec![
-                block(&format!(
+                Reply::sql(&format!(
                     "SELECT src_endpoint.ip FROM {CT2} WHERE time_dt > 'x'"
                 )),
-                block(&good()),
+                Reply::sql(&good()),
             ],
             EmptyResultPolicy::Accept,
             2,
@@ -344,10 +346,10 @@ async fn pipeline_scenarios_over_both_wires() {
         (
             "empty then fix",
             vec![
-                block(&format!(
+                Reply::sql(&format!(
                     "SELECT time_dt FROM {CT2} WHERE api.operation = 'consolelogin'"
                 )),
-                block(&good()),
+                Reply::sql(&good()),
             ],
             EmptyResultPolicy::RetryOnce,
             2,
@@ -355,7 +357,7 @@ async fn pipeline_scenarios_over_both_wires() {
         ),
         (
             "throttled then success",
-            vec![throttle, block(&good())],
+            vec![throttle, Reply::sql(&good())],
             EmptyResultPolicy::Accept,
             1,
             true,

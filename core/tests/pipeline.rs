@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use asklake::Error;
-use asklake::llm::scripted::Scripted;
 use asklake::llm::{LlmBackend, Pricing};
 use asklake::pipeline::{EmptyResultPolicy, Text2Sql};
+use asklake::testing::scripted::Scripted;
 use common::*;
 
 fn t2s(llm: Arc<Scripted>) -> Text2Sql {

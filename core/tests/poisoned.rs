@@ -11,9 +11,9 @@ use asklake::engine::LocalEngine;
 use asklake::engine::duckdb::LocalOptions;
 use asklake::lake::Manifest;
 use asklake::llm::LlmBackend;
-use asklake::llm::scripted::Scripted;
 use asklake::pipeline::{Options, Text2Sql};
 use asklake::schema::{Source, SourceVersion};
+use asklake::testing::scripted::Scripted;
 use common::*;
 
 /// Planted strings: none trips the phrase list (so only the fence stands between them and the model).

@@ -6,8 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use asklake::llm::LlmBackend;
-use asklake::llm::scripted::Scripted;
 use asklake::pipeline::{Options, Text2Sql};
+use asklake::testing::scripted::Scripted;
 use common::*;
 
 fn t2s(max_tables: usize) -> Text2Sql {

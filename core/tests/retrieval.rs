@@ -255,8 +255,8 @@ mod bedrock_embeddings {
     //! The Bedrock embedder over the loopback fake Bedrock (InvokeModel through the real AWS SDK).
     use super::*;
     use asklake::fewshot::bedrock_embed::BedrockEmbedder;
-    use asklake::llm::fake_server::{FakeLlm, Reply};
     use asklake::llm::retry::RetryPolicy;
+    use asklake::testing::llm_server::{FakeLlm, Reply};
 
     fn client(url: &str) -> aws_sdk_bedrockruntime::Client {
         let conf = aws_sdk_bedrockruntime::Config::builder()
@@ -393,8 +393,8 @@ mod openai_embeddings {
     use asklake::fewshot::embed::EmbedPrefix;
     use asklake::fewshot::openai_embed::OpenAiEmbedder;
     use asklake::fewshot::{RetrieverConfig, load_embedder};
-    use asklake::llm::fake_server::{FakeLlm, Reply};
     use asklake::llm::retry::RetryPolicy;
+    use asklake::testing::llm_server::{FakeLlm, Reply};
 
     fn ok(n: usize) -> Vec<Reply> {
         (0..n).map(|_| Reply::Text(String::new())).collect()

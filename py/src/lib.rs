@@ -9,6 +9,7 @@ mod eval;
 mod llm;
 mod pipeline;
 mod runtime;
+#[cfg(feature = "test-utils")]
 mod testing;
 
 use pyo3::prelude::*;
@@ -26,16 +27,20 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pipeline::Text2Sql>()?;
     m.add_class::<pipeline::Session>()?;
     m.add_class::<pipeline::ExplainStream>()?;
-    m.add_class::<testing::FakeAthena>()?;
-    m.add_class::<testing::FakeLlmServer>()?;
     m.add_function(wrap_pyfunction!(llm::llm_from_env, m)?)?;
     m.add_function(wrap_pyfunction!(llm::bedrock, m)?)?;
     m.add_function(wrap_pyfunction!(llm::openai_compatible, m)?)?;
     m.add_function(wrap_pyfunction!(llm::no_llm, m)?)?;
-    m.add_function(wrap_pyfunction!(llm::scripted, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::search_library, m)?)?;
     m.add_function(wrap_pyfunction!(eval::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(eval::benchmark, m)?)?;
     m.add_function(wrap_pyfunction!(config::config_show, m)?)?;
+    // The test doubles ship only in test builds (`maturin build --features test-utils`), never in the wheel.
+    #[cfg(feature = "test-utils")]
+    {
+        m.add_class::<testing::FakeAthena>()?;
+        m.add_class::<testing::FakeLlmServer>()?;
+        m.add_function(wrap_pyfunction!(testing::scripted, m)?)?;
+    }
     Ok(())
 }

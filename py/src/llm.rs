@@ -113,11 +113,3 @@ pub fn llm_from_env(
 pub fn no_llm() -> Llm {
     Llm { inner: None }
 }
-
-/// A scripted LLM replaying `responses` in order (tests, notebooks in CI).
-#[pyfunction]
-pub fn scripted(responses: Vec<String>) -> Llm {
-    Llm {
-        inner: Some(Arc::new(asklake::llm::scripted::Scripted::new(responses))),
-    }
-}

@@ -12,7 +12,7 @@ use crate::runtime::block_on;
 /// Loopback fakes of the AWS services, for notebooks in CI and tests (127.0.0.1 only).
 #[pyclass(module = "asklake._native", frozen)]
 pub struct FakeAthena {
-    _server: asklake::engine::athena_fake::FakeAthena,
+    _server: asklake::testing::athena::FakeAthena,
     #[pyo3(get)]
     url: String,
 }
@@ -29,13 +29,13 @@ impl FakeAthena {
         fail_with: Option<String>,
     ) -> PyResult<Self> {
         let engine = LocalEngine::open(&lake.path, LocalOptions::default()).py()?;
-        let faults = asklake::engine::athena_fake::Faults {
+        let faults = asklake::testing::athena::Faults {
             queued_polls,
             fail_with,
             ..Default::default()
         };
         let server = block_on(py, async move {
-            asklake::engine::athena_fake::FakeAthena::start(engine, faults)
+            asklake::testing::athena::FakeAthena::start(engine, faults)
                 .await
                 .map_err(|e| asklake::Error::Internal(e.to_string()))
         })?;
@@ -49,7 +49,7 @@ impl FakeAthena {
 /// A fake Bedrock Runtime / OpenAI server replaying `responses` (Converse, ConverseStream, chat completions).
 #[pyclass(module = "asklake._native", frozen)]
 pub struct FakeLlmServer {
-    server: asklake::llm::fake_server::FakeLlm,
+    server: asklake::testing::llm_server::FakeLlm,
     #[pyo3(get)]
     url: String,
 }
@@ -60,9 +60,9 @@ impl FakeLlmServer {
     fn new(py: Python<'_>, responses: Vec<String>) -> PyResult<Self> {
         let replies = responses
             .into_iter()
-            .map(asklake::llm::fake_server::Reply::Text);
+            .map(asklake::testing::llm_server::Reply::Text);
         let server = block_on(py, async move {
-            Ok(asklake::llm::fake_server::FakeLlm::start(replies).await)
+            Ok(asklake::testing::llm_server::FakeLlm::start(replies).await)
         })?;
         Ok(FakeLlmServer {
             url: server.url(),
@@ -73,5 +73,15 @@ impl FakeLlmServer {
     /// Request paths received so far.
     fn paths(&self) -> Vec<String> {
         self.server.seen().into_iter().map(|s| s.path).collect()
+    }
+}
+
+/// A scripted LLM replaying `responses` in order (tests, notebooks in CI).
+#[pyfunction]
+pub fn scripted(responses: Vec<String>) -> crate::llm::Llm {
+    crate::llm::Llm {
+        inner: Some(std::sync::Arc::new(
+            asklake::testing::scripted::Scripted::new(responses),
+        )),
     }
 }

@@ -16,7 +16,7 @@ import asklake
 import pyarrow as pa
 import pytest
 from asklake import _native
-from asklake.testing import FakeAthena, FakeLlmServer
+from asklake.testing import FakeAthena, FakeLlmServer, Scripted
 from conftest import AS_OF, CT2, FLOW2, TOP, block
 
 
@@ -147,9 +147,7 @@ def test_errors_are_typed_with_details_and_pickle(lake):
 def test_ask_with_a_scripted_model(lake, tmp_path):
     log = tmp_path / "audit.jsonl"
     bad = block(f"SELECT sourceipaddress FROM {CT2}")
-    t2s = asklake.Text2Sql(
-        lake, asklake.Scripted([bad, block(TOP), "The top five caller IPs."]), audit_log=log
-    )
+    t2s = asklake.Text2Sql(lake, Scripted([bad, block(TOP), "The top five caller IPs."]), audit_log=log)
     a = t2s.ask("Which source IPs made the most API calls last week?")
     assert a.row_count == 5 and a.source == "llm" and a.model == "scripted"
     assert len(a.attempts) == 2 and "does not exist" in a.attempts[0]["error"]
@@ -165,29 +163,29 @@ def test_ask_with_a_scripted_model(lake, tmp_path):
 
 def test_failures_refusals_and_configuration(lake):
     bad = block(f"SELECT nope FROM {CT2}")
-    t2s = asklake.Text2Sql(lake, asklake.Scripted([bad, bad]), max_attempts=2, explain=False)
+    t2s = asklake.Text2Sql(lake, Scripted([bad, bad]), max_attempts=2, explain=False)
     with pytest.raises(asklake.UnresolvedError) as e:
         t2s.ask("API calls")
     assert e.value.attempts == 2 and "nope" in e.value.last_error
     # The last error as data: what kind it was, the unknown name and the names the table does have.
     assert e.value.last_kind == "validation" and e.value.name == "nope"
     assert e.value.candidates and all(isinstance(c, str) for c in e.value.candidates)
-    a = asklake.Text2Sql(lake, asklake.Scripted([bad]), max_attempts=1, explain=False).run("API calls")
+    a = asklake.Text2Sql(lake, Scripted([bad]), max_attempts=1, explain=False).run("API calls")
     assert a.sql is None and "no working query" in a.to_dict()["error"]
-    r = asklake.Text2Sql(lake, asklake.Scripted(["CANNOT_ANSWER: not about logs"])).ask("weather?")
+    r = asklake.Text2Sql(lake, Scripted(["CANNOT_ANSWER: not about logs"])).ask("weather?")
     assert r.refusal == "not about logs" and r.result is None
     with pytest.raises(asklake.ConfigError, match="--llm bedrock"):
         asklake.Text2Sql(lake, asklake.NoLLM()).ask("what is the capital of France?")
     lib = asklake.Text2Sql(lake, asklake.NoLLM()).ask("Are there logs of root account usage?")
     assert lib.source == "library" and lib.model == "library:ct-root-usage" and lib.row_count > 0
     with pytest.raises(asklake.ConfigError, match="empty"):
-        asklake.Text2Sql(lake, asklake.Scripted([])).ask("   ")
+        asklake.Text2Sql(lake, Scripted([])).ask("   ")
     with pytest.raises(asklake.ConfigError, match="empty-result"):
         asklake.Text2Sql(lake, asklake.NoLLM(), empty_result="maybe")
 
 
 def test_explanation_streams_and_sessions(lake):
-    t2s = asklake.Text2Sql(lake, asklake.Scripted([block(TOP), "Five IPs made most calls."]), explain=False)
+    t2s = asklake.Text2Sql(lake, Scripted([block(TOP), "Five IPs made most calls."]), explain=False)
     a = t2s.ask("top IPs last week")
     assert a.explanation is None
     assert "".join(t2s.explain_stream(a)) == "Five IPs made most calls."
@@ -198,14 +196,14 @@ def test_explanation_streams_and_sessions(lake):
     )
 
     yesterday = TOP.replace("'7' DAY", "'1' DAY")
-    s = asklake.Text2Sql(lake, asklake.Scripted([block(TOP), block(yesterday)]), explain=False).session()
+    s = asklake.Text2Sql(lake, Scripted([block(TOP), block(yesterday)]), explain=False).session()
     s.ask("top IPs last week")
     s.ask("now only yesterday")
     assert [h["question"] for h in s.history] == ["top IPs last week", "now only yesterday"]
 
 
 def test_async_and_inside_a_running_loop(lake):
-    t2s = asklake.Text2Sql(lake, asklake.Scripted([block(TOP), block(TOP)]), explain=False)
+    t2s = asklake.Text2Sql(lake, Scripted([block(TOP), block(TOP)]), explain=False)
 
     async def main():
         a = await t2s.ask_async("top IPs last week")
@@ -381,7 +379,7 @@ def test_evaluate_returns_a_dataframe(lake, tmp_path):
     bench = Path(__file__).resolve().parents[2] / "fewshot/eval/benchmark.jsonl"
     gold = [json.loads(line)["sql"] for line in bench.read_text().splitlines()[:3]]
     # An oracle: gold SQL for questions 1 and 3, a valid wrong query for question 2.
-    llm = asklake.Scripted([block(gold[0]), block("SELECT 1 AS wrong"), block(gold[2])])
+    llm = Scripted([block(gold[0]), block("SELECT 1 AS wrong"), block(gold[2])])
     out = tmp_path / "eval"
     df = asklake.evaluate(lake, llm, variants=["zero-shot"], limit=3, concurrency=1, as_of=AS_OF, out=out)
     assert list(df["correct"]) == [True, False, True]
@@ -403,7 +401,7 @@ def test_self_consistency_from_python(lake):
     everything = block(f"SELECT count(*) AS n FROM {CT2}")
     t2s = asklake.Text2Sql(
         lake,
-        asklake.Scripted([failed, everything, everything]),
+        Scripted([failed, everything, everything]),
         explain=False,
         self_consistency=3,
         retriever="lexical",
@@ -437,9 +435,7 @@ print(asklake.search_library("who used the root account", k=1, retriever="dense"
 def test_promote_feeds_the_library(lake, tmp_path):
     question = "How many GetObject API calls were recorded in CloudTrail?"
     sql = f"SELECT count(*) AS calls FROM {CT2} WHERE api.operation = 'GetObject'"
-    t2s = asklake.Text2Sql(
-        lake, asklake.Scripted([block(sql)]), explain=False, retriever="lexical", as_of=AS_OF
-    )
+    t2s = asklake.Text2Sql(lake, Scripted([block(sql)]), explain=False, retriever="lexical", as_of=AS_OF)
     ans = t2s.ask(question)
     new_id = t2s.promote(ans, tmp_path, question_ko="CloudTrail에 기록된 GetObject 호출 수")
     assert new_id.startswith("user-how-many-getobject")

@@ -1,7 +1,7 @@
 //! `asklake --engine athena` against the loopback fake Athena, through the real AWS SDK.
 #![cfg(feature = "athena")]
 
-use asklake::engine::athena_fake::{FakeAthena, Faults};
+use asklake::testing::athena::{FakeAthena, Faults};
 
 use crate::common::*;
 
@@ -29,9 +29,7 @@ async fn cli_runs_on_athena() {
                 .env("AWS_ENDPOINT_URL_ATHENA", url)
                 .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
                 .env("AWS_SECRET_ACCESS_KEY", "secret")
-                .env("AWS_CONFIG_FILE", "/nonexistent")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .envs(ISOLATED_AWS)
                 .env_remove("AWS_PROFILE")
                 .output()
                 .await

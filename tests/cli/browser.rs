@@ -5,7 +5,7 @@
 //! that an XSS payload in result data and in the explanation is shown as text and never runs. Screenshots
 //! go to `$CARGO_TARGET_TMPDIR/browser-screenshots`. scripts/setup-browser-tests.sh installs what it needs.
 
-use asklake::llm::fake_server::{FakeLlm, Reply};
+use asklake::testing::llm_server::{FakeLlm, Reply};
 
 use crate::common::*;
 use crate::serve::start;

@@ -1,7 +1,7 @@
 //! `asklake eval`: reports, resumable runs from the completion cache, cost estimates.
 
 use asklake::eval::runner::{BenchQuestion, load_benchmark};
-use asklake::llm::fake_server::{FakeLlm, Reply};
+use asklake::testing::llm_server::{FakeLlm, Reply};
 
 use crate::common::*;
 

@@ -97,7 +97,7 @@ fn cli_library_commands() {
 /// in the library folder, and from then on the same question is answered from the library without an LLM.
 #[tokio::test]
 async fn ask_promote_feeds_the_library() {
-    use asklake::llm::fake_server::{FakeLlm, Reply};
+    use asklake::testing::llm_server::{FakeLlm, Reply};
     let sql = format!("SELECT count(*) AS calls FROM {CT2} WHERE api.operation = 'GetObject'");
     let fake = FakeLlm::start([Reply::Text(format!("```sql\n{sql}\n```"))]).await;
     let lib = tempfile::tempdir().unwrap();

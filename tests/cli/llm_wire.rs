@@ -1,13 +1,9 @@
 //! `asklake ask` over the loopback fake Bedrock and OpenAI-compatible servers, and without an LLM.
 #![cfg(all(feature = "bedrock", feature = "openai"))]
 
-use asklake::llm::fake_server::{FakeLlm, Reply};
+use asklake::testing::llm_server::{FakeLlm, Reply};
 
 use crate::common::*;
-
-fn block(sql: &str) -> Reply {
-    Reply::Text(format!("```sql\n{sql}\n```"))
-}
 
 fn good() -> String {
     format!(
@@ -19,7 +15,7 @@ fn good() -> String {
 #[tokio::test]
 async fn cli_ask_uses_the_aws_environment_and_prints_json() {
     let fake = FakeLlm::start([
-        block(&good()),
+        Reply::sql(&good()),
         Reply::Text("It lists the top five caller IPs.".into()),
     ])
     .await;
@@ -39,9 +35,7 @@ async fn cli_ask_uses_the_aws_environment_and_prints_json() {
         .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
         .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(ISOLATED_AWS)
         .env_remove("AWS_PROFILE")
         .output()
         .await
@@ -83,7 +77,11 @@ async fn cli_ask_uses_the_aws_environment_and_prints_json() {
 
 #[tokio::test]
 async fn cli_ask_over_an_openai_compatible_server() {
-    let fake = FakeLlm::start([block(&good()), Reply::Text("Top five caller IPs.".into())]).await;
+    let fake = FakeLlm::start([
+        Reply::sql(&good()),
+        Reply::Text("Top five caller IPs.".into()),
+    ])
+    .await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_asklake"))
         .args([
             "--lake",

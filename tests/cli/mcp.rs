@@ -3,7 +3,7 @@
 //! Bedrock for `ask`. The client's virtualenv is made by scripts/setup-mcp-client.sh (scripts/test.sh runs
 //! it); ASKLAKE_MCP_PYTHON points elsewhere.
 
-use asklake::llm::fake_server::{FakeLlm, Reply};
+use asklake::testing::llm_server::{FakeLlm, Reply};
 
 use crate::common::*;
 

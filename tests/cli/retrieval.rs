@@ -187,7 +187,7 @@ async fn faiss_indexes_rank_the_library_like_the_flat_index() {
 /// setting came from and says whether a key is set, never its value.
 #[tokio::test]
 async fn openai_compatible_embeddings_from_the_command_line() {
-    use asklake::llm::fake_server::{FakeLlm, Reply};
+    use asklake::testing::llm_server::{FakeLlm, Reply};
     let fake = FakeLlm::start_with(|_| Reply::Text(String::new())).await;
     let url = format!("{}/v1", fake.url());
     let run = |args: &[&str]| {

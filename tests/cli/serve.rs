@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use asklake::llm::fake_server::{FakeLlm, Reply};
+use asklake::testing::llm_server::{FakeLlm, Reply};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -44,9 +44,7 @@ pub(crate) async fn start(args: &[&str], env: &[(&str, String)]) -> Server {
         .env("AWS_ACCESS_KEY_ID", "AKIDSERVE")
         .env("AWS_SECRET_ACCESS_KEY", "serve-secret")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(ISOLATED_AWS)
         .env_remove("ASKLAKE_TOKEN")
         .env_remove("ASKLAKE_CONFIG")
         .env_remove("ASKLAKE_LLM")

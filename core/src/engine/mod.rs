@@ -3,8 +3,6 @@
 
 #[cfg(feature = "athena")]
 pub mod athena;
-#[cfg(all(feature = "athena", feature = "test-utils"))]
-pub mod athena_fake;
 pub mod compare;
 pub mod duckdb;
 pub mod format;

@@ -132,7 +132,7 @@ impl LlmBackend for CachedLlm {
 mod tests {
     use super::*;
     use crate::llm::Message;
-    use crate::llm::scripted::Scripted;
+    use crate::testing::scripted::Scripted;
 
     #[tokio::test]
     async fn second_run_is_served_from_disk() {

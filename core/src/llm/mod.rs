@@ -2,18 +2,14 @@
 //!
 //! Backends are chosen at run time and passed to [`crate::pipeline::Text2Sql`] as `Arc<dyn LlmBackend>`:
 //! [`bedrock::Bedrock`] (feature `bedrock`), [`openai::OpenAiCompatible`] (feature `openai`) and, for tests,
-//! `scripted::Scripted` (feature `test-utils`).
+//! [`crate::testing::scripted::Scripted`] (feature `test-utils`).
 
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
-#[cfg(feature = "test-utils")]
-pub mod fake_server;
 pub mod models;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod retry;
-#[cfg(any(test, feature = "test-utils"))]
-pub mod scripted;
 
 use std::fmt;
 use std::ops::AddAssign;

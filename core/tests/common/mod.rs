@@ -11,6 +11,14 @@ use chrono::{DateTime, Utc};
 
 pub const AS_OF: &str = "2026-11-28T00:00:00Z";
 
+/// Environment that keeps the AWS SDK of a child process away from this machine's own AWS setup: no config
+/// or credentials files, no instance metadata (pair with `env_remove("AWS_PROFILE")`).
+pub const ISOLATED_AWS: [(&str, &str); 3] = [
+    ("AWS_CONFIG_FILE", "/nonexistent"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
 pub fn as_of() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(AS_OF)
         .unwrap()

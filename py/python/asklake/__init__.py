@@ -77,7 +77,6 @@ __all__ = [
     "OpenAICompatible",
     "QueryError",
     "QueryTimeoutError",
-    "Scripted",
     "ServiceError",
     "Session",
     "Text2Sql",
@@ -108,11 +107,6 @@ def OpenAICompatible(
 def NoLLM() -> Llm:
     """No model: ``ask`` raises ConfigError saying how to configure one."""
     return _native.no_llm()
-
-
-def Scripted(responses: list[str]) -> Llm:
-    """A scripted model replaying ``responses`` in order (tests, notebooks in CI)."""
-    return _native.scripted(list(responses))
 
 
 def llm_from_env(kind: str | None = None, model: str | None = None, base_url: str | None = None) -> Llm:

@@ -1,4 +1,4 @@
-//! A scripted LLM for tests, notebooks in CI and the evaluation oracle: replays responses (a list, or a
+//! A scripted LLM for tests and notebooks in CI: replays responses (a list, or a
 //! function of the request) and records every request it gets.
 
 use std::collections::VecDeque;
@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{Capabilities, ChatRequest, ChatResponse, LlmBackend, Pricing, Usage};
 use crate::error::{Error, Result, ServiceError, ServiceErrorKind};
+use crate::llm::{Capabilities, ChatRequest, ChatResponse, LlmBackend, Pricing, Usage};
 
 type Responder = dyn Fn(&ChatRequest) -> Result<String> + Send + Sync;
 

@@ -34,6 +34,13 @@ pub enum Reply {
     Stall(String),
 }
 
+impl Reply {
+    /// A completion answering with `sql` in a fenced SQL block, as a model does.
+    pub fn sql(sql: &str) -> Self {
+        Reply::Text(format!("```sql\n{sql}\n```"))
+    }
+}
+
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {

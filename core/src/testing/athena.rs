@@ -13,10 +13,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{LocalEngine, QueryEngine, QueryOptions, QueryResult};
 use crate::arrow::array::{Array, ArrayRef};
 use crate::arrow::datatypes::DataType as ArrowType;
 use crate::engine::format;
+use crate::engine::{LocalEngine, QueryEngine, QueryOptions, QueryResult};
 use crate::error::Error;
 
 /// Faults to inject.
