@@ -127,22 +127,12 @@ pub fn records(headers: &[&str], rows: &[Vec<String>], fmt: Format) -> String {
                 .collect();
             serde_json::Value::Array(v).to_string()
         }
-        Format::Csv => {
-            let mut out = String::new();
-            let line = |cells: Vec<&str>| -> String {
-                cells
-                    .iter()
-                    .map(|c| format::csv_field(c))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            out.push_str(&line(headers.to_vec()));
-            for r in rows {
-                out.push('\n');
-                out.push_str(&line(r.iter().map(String::as_str).collect()));
-            }
-            out
-        }
+        Format::Csv => format::csv_records(
+            std::iter::once(headers.iter().map(|h| h.to_string()).collect())
+                .chain(rows.iter().cloned()),
+        )
+        .trim_end()
+        .to_string(),
     }
 }
 

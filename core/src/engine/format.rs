@@ -150,46 +150,106 @@ pub fn to_json(result: &QueryResult) -> Value {
     })
 }
 
-/// One RFC 4180 CSV field, quoted when it needs to be.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// RFC 4180 CSV with a header row; nested values (structs, arrays, maps) as JSON text.
+/// CSV (RFC 4180 quoting, `\n` line ends) with a header row, written by the `csv` crate; nested values
+/// (structs, arrays, maps) as JSON text, nulls as empty fields.
 ///
-/// Written here rather than with `arrow-csv`: its writer rejects struct, list and map columns, which OCSF
-/// results carry routinely (`actor.user`, `resources`, `unmapped`).
+/// Not `arrow-csv`: its writer rejects struct, list and map columns, which OCSF results carry routinely
+/// (`actor.user`, `resources`, `unmapped`).
 pub fn to_csv(result: &QueryResult) -> String {
-    let field = csv_field;
-    let mut out = String::new();
-    let header: Vec<String> = result
-        .schema
-        .fields()
-        .iter()
-        .map(|f| field(f.name()))
-        .collect();
-    out.push_str(&header.join(","));
-    out.push('\n');
-    for batch in &result.batches {
-        for r in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
+    let header = result.schema.fields().iter().map(|f| f.name().clone());
+    let rows = result.batches.iter().flat_map(|batch| {
+        (0..batch.num_rows()).map(move |r| {
+            batch
                 .columns()
                 .iter()
                 .map(|c| {
                     if c.is_null(r) {
                         String::new()
                     } else {
-                        field(&cell_text(c, r))
+                        cell_text(c, r)
                     }
                 })
-                .collect();
-            out.push_str(&cells.join(","));
-            out.push('\n');
-        }
+                .collect::<Vec<_>>()
+        })
+    });
+    csv_records(std::iter::once(header.collect()).chain(rows))
+}
+
+/// Records of text as CSV, the first one the header.
+pub fn csv_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // The writer's only errors are its sink's, and a Vec in memory has none; the records are text, so the
+    // bytes are UTF-8 (the lossy conversion never replaces anything).
+    for record in records {
+        let _ = w.write_record(&record);
     }
-    out
+    w.into_inner()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::arrow::array::{Int64Array, RecordBatch, StringArray, StructArray};
+    use crate::arrow::datatypes::{Field, Schema};
+    use crate::engine::QueryStats;
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_writes_nested_values_as_json() {
+        let names = StringArray::from(vec![
+            Some("plain"),
+            Some("a,b"),
+            Some("say \"hi\""),
+            Some("two\nlines"),
+            None,
+            Some("관리자"),
+        ]);
+        let counts = Int64Array::from(vec![1, 2, 3, 4, 5, 6]);
+        let user = StructArray::from(vec![(
+            Arc::new(Field::new("name", ArrowType::Utf8, true)),
+            Arc::new(StringArray::from(vec!["x", "y,z", "x", "x", "x", "x"])) as ArrayRef,
+        )]);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("name", ArrowType::Utf8, true),
+            Field::new("n", ArrowType::Int64, false),
+            Field::new("user", user.data_type().clone(), false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(names), Arc::new(counts), Arc::new(user)],
+        )
+        .unwrap();
+        let result = QueryResult {
+            schema,
+            batches: vec![batch],
+            row_count: 6,
+            truncated: false,
+            stats: QueryStats::default(),
+        };
+        let text = to_csv(&result);
+        assert_eq!(
+            text,
+            "name,n,user\n\
+             plain,1,\"{\"\"name\"\":\"\"x\"\"}\"\n\
+             \"a,b\",2,\"{\"\"name\"\":\"\"y,z\"\"}\"\n\
+             \"say \"\"hi\"\"\",3,\"{\"\"name\"\":\"\"x\"\"}\"\n\
+             \"two\nlines\",4,\"{\"\"name\"\":\"\"x\"\"}\"\n\
+             ,5,\"{\"\"name\"\":\"\"x\"\"}\"\n\
+             관리자,6,\"{\"\"name\"\":\"\"x\"\"}\"\n"
+        );
+        // And a CSV reader gets the values back.
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let back: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(back[1][0], "a,b");
+        assert_eq!(back[2][0], "say \"hi\"");
+        assert_eq!(back[3][0], "two\nlines");
+        assert_eq!(back[4][0], "");
+        assert_eq!(back[1][2], r#"{"name":"y,z"}"#);
+    }
 }
