@@ -2,7 +2,7 @@
 //!
 //! Backends are chosen at run time and passed to [`crate::pipeline::Text2Sql`] as `Arc<dyn LlmBackend>`:
 //! [`bedrock::Bedrock`] (feature `bedrock`), [`openai::OpenAiCompatible`] (feature `openai`) and, for tests,
-//! [`crate::testing::scripted::Scripted`] (feature `test-utils`).
+//! `asklake::testing::scripted::Scripted` (feature `test-utils`).
 
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
