@@ -128,8 +128,8 @@ pub fn records(headers: &[&str], rows: &[Vec<String>], fmt: Format) -> String {
             serde_json::Value::Array(v).to_string()
         }
         Format::Csv => format::csv_records(
-            std::iter::once(headers.iter().map(|h| h.to_string()).collect())
-                .chain(rows.iter().cloned()),
+            std::iter::once(headers.to_vec())
+                .chain(rows.iter().map(|r| r.iter().map(String::as_str).collect())),
         )
         .trim_end()
         .to_string(),

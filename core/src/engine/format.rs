@@ -176,12 +176,16 @@ pub fn to_csv(result: &QueryResult) -> String {
 }
 
 /// Records of text as CSV, the first one the header.
-pub fn csv_records(records: impl IntoIterator<Item = Vec<String>>) -> String {
+pub fn csv_records<R, F>(records: impl IntoIterator<Item = R>) -> String
+where
+    R: IntoIterator<Item = F>,
+    F: AsRef<[u8]>,
+{
     let mut w = csv::Writer::from_writer(Vec::new());
     // The writer's only errors are its sink's, and a Vec in memory has none; the records are text, so the
     // bytes are UTF-8 (the lossy conversion never replaces anything).
     for record in records {
-        let _ = w.write_record(&record);
+        let _ = w.write_record(record);
     }
     w.into_inner()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
